@@ -1,0 +1,67 @@
+# paperclip.kubernetes: the one interface for developers and CI.
+# Every target installs what it needs (make setup is idempotent and quick when warm).
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.build/collections
+export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
+export ANSIBLE_LINT_SKIP_SCHEMA_UPDATE := 1
+export KUBECONFIG_TEST := $(ROOT)/.cluster/kubeconfig
+PYTEST := $(VENV)/bin/python -m pytest
+
+.PHONY: setup lint unit cluster-up cluster-down print-kubeconfig print-kubectl \
+        integration e2e molecule molecule-kind test bench deploy build clean
+
+setup:
+	@bash hack/setup.sh
+
+lint: setup
+	bash hack/lint.sh
+
+unit: setup
+	$(PYTEST) -q tests/unit
+
+build: setup
+	ansible-galaxy collection build --force --output-path .build/dist .
+
+cluster-up:
+	bash tests/cluster/up.sh
+
+cluster-down:
+	bash tests/cluster/down.sh
+
+print-kubeconfig:
+	@bash tests/cluster/print.sh kubeconfig
+
+print-kubectl:
+	@bash tests/cluster/print.sh kubectl
+
+# Needs the local control plane and the local Paperclip server; the test
+# session starts and stops what it needs (see tests/integration/conftest.py).
+integration: setup
+	bash tests/cluster/with-cluster.sh $(PYTEST) -q tests/integration
+
+e2e: setup
+	bash tests/cluster/with-cluster.sh $(PYTEST) -q tests/e2e
+
+molecule: setup
+	bash tests/cluster/with-cluster.sh bash hack/molecule.sh default
+
+molecule-kind:
+	@echo "molecule/kind needs Docker, kind and network access to container registries;" >&2
+	@echo "none of these exist on this machine, so it cannot run here. Run: molecule test -s kind" >&2
+	@exit 2
+
+test: lint unit integration e2e molecule
+
+bench: setup
+	bash tests/cluster/with-cluster.sh $(VENV)/bin/python benchmarks/run.py
+
+# Deploy against the current kube context with the example inventory (or INVENTORY=...).
+INVENTORY ?= inventory/example.yml
+deploy: setup
+	ansible-playbook -i $(INVENTORY) deploy.yml
+
+clean:
+	rm -rf .build tests/output artifacts

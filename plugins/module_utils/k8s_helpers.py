@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, paperclip.kubernetes contributors
+# MIT License (see galaxy.yml)
+
+"""Thin helpers over kubernetes.core's client (get_api_client) for our modules.
+
+They only read: Jobs, Pods, pod logs and the service proxy.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import (
+    CoreException,
+)
+
+try:
+    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
+except ImportError:
+    # AnsibleK8SModule reports the missing kubernetes library.
+    DynamicApiError = NotFoundError = Exception
+
+
+def _to_dict(obj):
+    return obj.to_dict() if hasattr(obj, "to_dict") else obj
+
+
+def api_error_message(exc):
+    """A short text for a DynamicApiError (its summary, else its status)."""
+    try:
+        return "HTTP {0}: {1}".format(exc.status, exc.summary())
+    except Exception:
+        return str(exc)
+
+
+def get_job(client, namespace, name):
+    """The Job as a dict, or None when it does not exist."""
+    jobs = client.resource("Job", "batch/v1")
+    try:
+        return _to_dict(client.get(jobs, name=name, namespace=namespace))
+    except NotFoundError:
+        return None
+    except DynamicApiError as exc:
+        raise CoreException("Could not read Job {0}/{1}: {2}".format(namespace, name, api_error_message(exc)))
+
+
+def get_cronjob(client, namespace, name):
+    cronjobs = client.resource("CronJob", "batch/v1")
+    try:
+        return _to_dict(client.get(cronjobs, name=name, namespace=namespace))
+    except NotFoundError:
+        return None
+    except DynamicApiError as exc:
+        raise CoreException("Could not read CronJob {0}/{1}: {2}".format(namespace, name, api_error_message(exc)))
+
+
+def list_jobs(client, namespace):
+    jobs = client.resource("Job", "batch/v1")
+    try:
+        return _to_dict(client.get(jobs, namespace=namespace)).get("items") or []
+    except DynamicApiError as exc:
+        raise CoreException("Could not list Jobs in {0}: {1}".format(namespace, api_error_message(exc)))
+
+
+def list_pods(client, namespace, label_selector):
+    pods = client.resource("Pod", "v1")
+    try:
+        return _to_dict(client.get(pods, namespace=namespace, label_selector=label_selector)).get("items") or []
+    except DynamicApiError as exc:
+        raise CoreException("Could not list pods in {0} ({1}): {2}".format(
+            namespace, label_selector, api_error_message(exc)))
+
+
+def read_pod_log(client, namespace, pod, container=None, tail_lines=1000):
+    """The text of a pod's log (one container), through the API server."""
+    pods = client.resource("Pod", "v1")
+    query = [("tailLines", tail_lines)]
+    if container:
+        query.append(("container", container))
+    try:
+        response = pods.log.get(name=pod, namespace=namespace, serialize=False, query_params=query)
+    except DynamicApiError as exc:
+        raise CoreException("Could not read the log of pod {0}/{1}: {2}".format(
+            namespace, pod, api_error_message(exc)))
+    data = response.data
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+
+
+def proxy_get(client, path, timeout):
+    """GET an API server path; returns (http_status, body_text).
+
+    Non-2xx answers (the backend's 503, RBAC's 403) are returned, not raised,
+    because the caller decides what they mean. Transport errors propagate.
+    """
+    try:
+        response = client.client.request(
+            "GET", path, serialize=False, _request_timeout=timeout,
+            header_params={"Accept": "application/json, */*"})
+    except DynamicApiError as exc:
+        body = exc.body
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", "replace")
+        return exc.status, body or ""
+    data = response.data
+    return response.status, data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)

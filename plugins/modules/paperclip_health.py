@@ -1,0 +1,390 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, paperclip.kubernetes contributors
+# MIT License (see galaxy.yml)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+DOCUMENTATION = r"""
+module: paperclip_health
+
+short_description: Wait until a Paperclip server reports itself healthy
+
+version_added: 0.1.0
+
+author:
+  - paperclip.kubernetes contributors
+
+description:
+  - Reads Paperclip's C(/api/health) endpoint, either at a URL or through the
+    Kubernetes API server's service proxy, and waits until it answers HTTP 200
+    with C(status) C(ok).
+  - An HTTP 200 with C(status) C(starting) (Paperclip runs its startup
+    recovery) is not healthy; the module keeps waiting.
+  - An HTTP 503 saying C(database_unreachable) is reported as such when the
+    wait times out.
+  - Returns the parsed health body, in particular the first-admin bootstrap
+    state (C(bootstrap_status), C(bootstrap_invite_active)).
+  - Only reads; supports check mode and never reports a change.
+
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+
+options:
+  url:
+    description:
+      - Base URL of Paperclip, for example C(https://paperclip.example.com), or the
+        full URL of its health endpoint (C(.../api/health)).
+      - Mutually exclusive with I(service); one of the two is required.
+    type: str
+  validate_certs:
+    description:
+      - Whether to verify TLS certificates.
+      - With I(url), this applies to the Paperclip URL and, when not set, means C(true).
+      - With I(service), this applies to the Kubernetes API server (as in
+        kubernetes.core modules); when not set, the kubeconfig decides.
+    type: bool
+    aliases: [ verify_ssl ]
+  ca_path:
+    description:
+      - A PEM file of CA certificates used to verify the server at I(url).
+      - Only used with I(url); for the Kubernetes API server use I(ca_cert).
+    type: path
+  host_header:
+    description:
+      - Value for the HTTP C(Host) header when requesting I(url), for example when
+        I(url) is an IP address and Paperclip only allows its public host name.
+    type: str
+  service:
+    description:
+      - Name of the Kubernetes Service in front of Paperclip. The module then reaches
+        C(/api/v1/namespaces/<namespace>/services/<scheme>:<service>:<port>/proxy/api/health)
+        through the Kubernetes API server, authenticated with the kubernetes.core options.
+      - Mutually exclusive with I(url).
+    type: str
+  namespace:
+    description:
+      - Namespace of I(service). Required with I(service).
+    type: str
+  port:
+    description:
+      - Port name or number of I(service).
+    type: str
+    default: http
+  scheme:
+    description:
+      - Scheme the API server uses to talk to I(service).
+    type: str
+    choices: [ http, https ]
+    default: http
+  wait:
+    description:
+      - Wait until Paperclip is healthy. When C(false), probe once and return what
+        was seen; the module then fails only when no HTTP answer was received.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - How many seconds to wait in total.
+    type: int
+    default: 300
+  interval:
+    description:
+      - Seconds between two probes.
+    type: int
+    default: 5
+
+requirements:
+  - "python >= 3.9"
+  - "kubernetes >= 24.2.0"
+  - "PyYAML >= 3.11"
+
+notes:
+  - The kubernetes.core connection options (I(kubeconfig), I(context), I(host), ...)
+    are only used with I(service).
+  - A failure message carries the last HTTP status code and a truncated body,
+    and the URL or API path that was tried. Invite tokens are redacted.
+"""
+
+EXAMPLES = r"""
+- name: Wait for Paperclip at its public URL
+  paperclip.kubernetes.paperclip_health:
+    url: https://paperclip.example.com
+    timeout: 600
+  register: health
+
+- name: Show the bootstrap state
+  ansible.builtin.debug:
+    msg: "{{ health.bootstrap_status }} (invite active: {{ health.bootstrap_invite_active }})"
+
+- name: Wait through the Kubernetes API server, without any ingress
+  paperclip.kubernetes.paperclip_health:
+    service: paperclip
+    namespace: paperclip
+    port: http
+    kubeconfig: ~/.kube/config
+
+- name: Reach the ingress by IP with the public host name
+  paperclip.kubernetes.paperclip_health:
+    url: https://203.0.113.10
+    host_header: paperclip.example.com
+    ca_path: /etc/ssl/private-ca.pem
+
+- name: Probe once without waiting
+  paperclip.kubernetes.paperclip_health:
+    url: http://127.0.0.1:3100/api/health
+    wait: false
+  register: probe
+"""
+
+RETURN = r"""
+status:
+  description: The C(status) field of the health body (C(ok), C(starting), ...), null if the body was not JSON.
+  returned: always
+  type: str
+  sample: ok
+bootstrap_status:
+  description: Paperclip's first-admin state, C(bootstrap_pending) until an admin accepted the bootstrap invite, then C(ready).
+  returned: always
+  type: str
+  sample: bootstrap_pending
+bootstrap_invite_active:
+  description: Whether an unexpired bootstrap CEO invite exists. Null if the body did not say.
+  returned: always
+  type: bool
+  sample: false
+deployment_mode:
+  description: Paperclip's deployment mode.
+  returned: always
+  type: str
+  sample: authenticated
+deployment_exposure:
+  description: Paperclip's deployment exposure.
+  returned: always
+  type: str
+  sample: public
+http_status:
+  description: HTTP status code of the last answer; null if none was received.
+  returned: always
+  type: int
+  sample: 200
+body:
+  description: The last health body, parsed. Empty if it was not a JSON object.
+  returned: always
+  type: dict
+  sample:
+    status: ok
+    deploymentMode: authenticated
+    deploymentExposure: public
+    localAiLoginSupported: false
+    commit: null
+    bootstrapStatus: bootstrap_pending
+    bootstrapInviteActive: false
+state:
+  description: >-
+    What the last probe meant: C(ok), C(starting), C(database_unreachable), C(host_not_allowed),
+    C(kubernetes_error), C(not_json), C(unhealthy) or C(unreachable).
+  returned: always
+  type: str
+  sample: ok
+url:
+  description: The URL, or Kubernetes API path, that was probed.
+  returned: always
+  type: str
+  sample: https://paperclip.example.com/api/health
+attempts:
+  description: Number of probes made.
+  returned: always
+  type: int
+  sample: 3
+elapsed:
+  description: Seconds spent waiting.
+  returned: always
+  type: float
+  sample: 10.2
+"""
+
+import copy
+import time
+from urllib.error import HTTPError
+
+from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import (
+    AnsibleModule,
+)
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import (
+    AUTH_ARG_SPEC,
+)
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import (
+    get_api_client,
+)
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import (
+    AnsibleK8SModule,
+)
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import (
+    CoreException,
+)
+from ansible_collections.paperclip.kubernetes.plugins.module_utils.k8s_helpers import (
+    proxy_get,
+)
+from ansible_collections.paperclip.kubernetes.plugins.module_utils.paperclip import (
+    evaluate_health,
+    health_fields,
+    health_url,
+    redact,
+    service_proxy_path,
+    truncate,
+)
+
+# A single probe never takes longer than this, whatever the total timeout.
+PROBE_TIMEOUT = 10
+
+
+def argspec():
+    args = copy.deepcopy(AUTH_ARG_SPEC)
+    args.update(
+        dict(
+            url=dict(type="str"),
+            ca_path=dict(type="path"),
+            host_header=dict(type="str"),
+            service=dict(type="str"),
+            namespace=dict(type="str"),
+            port=dict(type="str", default="http"),
+            scheme=dict(type="str", default="http", choices=["http", "https"]),
+            wait=dict(type="bool", default=True),
+            timeout=dict(type="int", default=300),
+            interval=dict(type="int", default=5),
+        )
+    )
+    return args
+
+
+class UrlProber:
+    """Probes a Paperclip URL directly."""
+
+    def __init__(self, params):
+        self.target = health_url(params["url"])
+        self.validate_certs = params["validate_certs"] is not False
+        self.ca_path = params["ca_path"]
+        self.headers = {"Accept": "application/json"}
+        if params["host_header"]:
+            self.headers["Host"] = params["host_header"]
+
+    def probe(self, timeout):
+        """Returns (http_status, body_text); raises on transport errors."""
+        try:
+            resp = open_url(
+                self.target, method="GET", headers=self.headers, timeout=timeout,
+                validate_certs=self.validate_certs, ca_path=self.ca_path,
+                follow_redirects="safe",
+            )
+            return resp.getcode(), to_text(resp.read(), errors="surrogate_or_replace")
+        except HTTPError as exc:
+            try:
+                body = exc.read()
+            except Exception:
+                body = b""
+            return exc.code, to_text(body, errors="surrogate_or_replace")
+
+
+class ServiceProber:
+    """Probes Paperclip through the Kubernetes API server's service proxy."""
+
+    def __init__(self, module):
+        params = module.params
+        self.target = service_proxy_path(params["namespace"], params["service"], params["port"], params["scheme"])
+        self.client = get_api_client(module=module)
+
+    def probe(self, timeout):
+        return proxy_get(self.client, self.target, timeout)
+
+
+def run(module, prober, clock=time.monotonic, sleep=time.sleep):
+    params = module.params
+    wait = params["wait"]
+    timeout = max(params["timeout"], 0)
+    interval = max(params["interval"], 1)
+    start = clock()
+    attempts = 0
+    last = None  # (http_status, body_text, verdict)
+    last_error = None
+    while True:
+        attempts += 1
+        remaining = timeout - (clock() - start)
+        try:
+            status, text = prober.probe(max(1, min(PROBE_TIMEOUT, remaining)))
+            last = (status, text, evaluate_health(status, text))
+            last_error = None
+        except Exception as exc:  # transport errors: refused, DNS, TLS, timeouts
+            last_error = to_text(exc)
+        if last_error is None and (last[2]["healthy"] or not wait):
+            break
+        if not wait:
+            break
+        if clock() - start + interval > timeout:
+            break
+        sleep(interval)
+
+    elapsed = round(clock() - start, 3)
+    result = dict(changed=False, attempts=attempts, elapsed=elapsed, url=prober.target)
+    if last is not None:
+        verdict = last[2]
+        result.update(health_fields(verdict["body"]))
+        result.update(http_status=last[0], body=verdict["body"] or {}, state=verdict["state"])
+    else:
+        result.update(health_fields(None))
+        result.update(http_status=None, body={}, state="unreachable")
+
+    if last_error is not None:
+        # The latest probe got no HTTP answer at all.
+        result["state"] = "unreachable"
+        seen = ""
+        if last is not None:
+            seen = " Last HTTP answer: {0} {1}".format(last[0], truncate(redact(last[1] or "")))
+        msg = "Paperclip health endpoint {0} is unreachable: {1}.{2}".format(prober.target, redact(last_error), seen)
+        if wait:
+            msg = "Timed out after {0}s and {1} attempts: {2}".format(elapsed, attempts, msg)
+        module.fail_json(msg=msg, **result)
+    if not wait or last[2]["healthy"]:
+        module.exit_json(**result)
+
+    verdict = last[2]
+    if verdict["state"] == "database_unreachable":
+        what = "the database is unreachable"
+    else:
+        what = "Paperclip is not healthy"
+    module.fail_json(
+        msg="Timed out after {0}s and {1} attempts waiting for {2}: {3}. {4}. Last HTTP status {5}, body: {6}".format(
+            elapsed, attempts, prober.target, what, verdict["message"], last[0], truncate(redact(last[1] or ""))),
+        **result)
+
+
+def main():
+    module = AnsibleK8SModule(
+        module_class=AnsibleModule,
+        argument_spec=argspec(),
+        supports_check_mode=True,
+        mutually_exclusive=[("url", "service")],
+        required_one_of=[("url", "service")],
+        required_by={"service": "namespace"},
+    )
+    try:
+        if module.params["url"]:
+            try:
+                prober = UrlProber(module.params)
+            except ValueError as exc:
+                module.fail_json(msg=to_text(exc))
+        else:
+            prober = ServiceProber(module)
+        run(module, prober)
+    except CoreException as e:
+        module.fail_from_exception(e)
+
+
+if __name__ == "__main__":
+    main()

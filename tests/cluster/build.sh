@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd
+# and kwok/kwokctl from the Go module proxy into a cache outside the repo,
+# keyed by version. A second run with a complete cache returns at once.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=/dev/null
+. "$here/versions.env"
+K8S=${K8S_VERSION}; ETCD=${ETCD_VERSION}; KWOK=${KWOK_VERSION}
+BIN=${KCP_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/paperclip-kubernetes/kcp/$K8S-$ETCD-$KWOK}
+want=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl)
+
+complete() { for b in "${want[@]}"; do [ -x "$BIN/$b" ] || return 1; done; }
+if complete; then echo "$BIN"; exit 0; fi
+
+command -v go >/dev/null || { echo "build.sh: Go is required (go 1.26+)" >&2; exit 1; }
+export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
+mkdir -p "$BIN"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+t0=$(date +%s)
+log() { echo "build.sh [$(( $(date +%s) - t0 ))s] $*" >&2; }
+
+if [ ! -x "$BIN/etcd" ]; then
+  log "etcd $ETCD"
+  mkdir "$work/etcd"; cd "$work/etcd"
+  printf 'module local/etcdbin\n\ngo 1.26.0\n' > go.mod
+  # server/go.mod has replace directives, so `go install pkg@v` refuses; a
+  # wrapper module that requires it as a tool ignores them.
+  go get -tool "go.etcd.io/etcd/server/v3@$ETCD" >&2
+  go build -trimpath -ldflags "-s -w" -o "$BIN/etcd.tmp" go.etcd.io/etcd/server/v3
+  mv "$BIN/etcd.tmp" "$BIN/etcd"
+fi
+
+if [ ! -x "$BIN/kwok" ] || [ ! -x "$BIN/kwokctl" ]; then
+  log "kwok $KWOK"
+  GOBIN="$BIN" go install -trimpath -ldflags "-s -w" \
+    "sigs.k8s.io/kwok/cmd/kwok@$KWOK" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK"
+fi
+
+need_k8s=0
+for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do [ -x "$BIN/$c" ] || need_k8s=1; done
+if [ "$need_k8s" = 1 ]; then
+  log "kubernetes $K8S"
+  mkdir "$work/k8s"; cd "$work/k8s"
+  printf 'module local/k8sbins\n\ngo 1.26.0\n\ngodebug default=go1.26\n' > go.mod
+  # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them
+  # with ./staging; the published v0.Y.Z of each matches Kubernetes v1.Y.Z.
+  gomod=$(go mod download -json "k8s.io/kubernetes@$K8S" | python3 -c 'import json,sys;print(json.load(sys.stdin)["GoMod"])')
+  sv="v0.${K8S#v1.}"
+  for m in $(sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/.*#\1#p' "$gomod"); do
+    go mod edit -replace="$m=$m@$sv"
+  done
+  go mod edit -require="k8s.io/kubernetes@$K8S"
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    go mod edit -tool="k8s.io/kubernetes/cmd/$c"
+  done
+  go mod tidy >&2
+  minor=$(cut -d. -f2 <<<"$K8S")
+  ld="-s -w"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld="$ld -X $p.gitVersion=$K8S -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+  done
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    [ -x "$BIN/$c" ] && continue
+    log "  $c"
+    go build -p 2 -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ld" -o "$BIN/$c.tmp" "k8s.io/kubernetes/cmd/$c"
+    mv "$BIN/$c.tmp" "$BIN/$c"
+  done
+fi
+complete || { echo "build.sh: incomplete build in $BIN" >&2; exit 1; }
+log "done"
+echo "$BIN"
