@@ -18,8 +18,13 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions imp
 try:
     from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
 except ImportError:
-    # AnsibleK8SModule reports the missing kubernetes library.
-    DynamicApiError = NotFoundError = Exception
+    # AnsibleK8SModule reports the missing kubernetes library; these stand-ins
+    # only keep the except clauses below valid.
+    class DynamicApiError(Exception):
+        pass
+
+    class NotFoundError(DynamicApiError):
+        pass
 
 
 def _to_dict(obj):

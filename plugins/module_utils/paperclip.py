@@ -69,7 +69,9 @@ _KUBECTL_TS_RE = re.compile(r"^" + _TS + r"(?: |$)")
 # The CLI prints through @clack/prompts: a bar or a symbol, then two spaces.
 # Unicode symbols, and the ASCII fallbacks clack uses on dumb terminals
 # (these need two spaces after them so a word is never eaten).
-_UNICODE_PREFIX_RE = re.compile(u"^[ \t]*[\u2502\u2503\u250c\u2514\u251c\u25c6\u25c7\u25cf\u25cb\u25a0\u25b2\u25b3\u2022\u2714\u2716\u26a0\u25d2\u25d0\u25d3\u25d1]")
+_UNICODE_PREFIX_RE = re.compile(
+    u"^[ \t]*[\u2502\u2503\u250c\u2514\u251c\u25c6\u25c7\u25cf\u25cb\u25a0\u25b2\u25b3"
+    u"\u2022\u2714\u2716\u26a0\u25d2\u25d0\u25d3\u25d1]")
 _ASCII_PREFIX_RE = re.compile(r"^[ \t]*[|*xo!T\u2014-](?: {2,}|$)")
 
 SYMBOL_ERROR = u"\u25a0"  # clack log.error

@@ -16,7 +16,7 @@ short_description: Wait until a Paperclip server reports itself healthy
 version_added: 0.1.0
 
 author:
-  - paperclip.kubernetes contributors
+  - paperclip.kubernetes contributors (@paperclipai)
 
 description:
   - Reads Paperclip's C(/api/health) endpoint, either at a URL or through the

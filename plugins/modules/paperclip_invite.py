@@ -16,7 +16,7 @@ short_description: Read the first-admin invite URL from a Paperclip bootstrap Jo
 version_added: 0.1.0
 
 author:
-  - paperclip.kubernetes contributors
+  - paperclip.kubernetes contributors (@paperclipai)
 
 description:
   - Waits for a Kubernetes Job that runs C(paperclipai auth bootstrap-ceo) to

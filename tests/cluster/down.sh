@@ -14,10 +14,15 @@ if [ -x "$BIN/kwokctl" ] && [ -d "$cluster_workdir" ]; then
 fi
 # Whatever kwokctl left behind: TERM, then KILL after 10 s, by PID only.
 for pid in "${pids[@]}"; do
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || continue
+  if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then continue; fi
+  # Only our binaries: a stale PID file must not hit a reused PID.
+  case "$(readlink "/proc/$pid/exe" 2>/dev/null)" in
+    "$BIN"/* | "$cluster_workdir"/*) ;;
+    *) continue ;;
+  esac
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
 done
 # Remove our /tmp/hostpath_pv link (see up.sh) only if it points into .cluster.
 if [ -L /tmp/hostpath_pv ] && [ "$(readlink /tmp/hostpath_pv)" = "$state/hostpath_pv" ]; then

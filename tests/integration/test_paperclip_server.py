@@ -41,7 +41,7 @@ def test_cold_start_health_goes_starting_then_ok(paperclip_install, postgres):
                 seen.append((code, status))
             if status == "ok":
                 break
-            time.sleep(0.05)
+            # No sleep: the "starting" window before "ok" lasts only ~0.1 s.
         assert seen and seen[-1] == (200, "ok"), f"never ok; saw {seen}\n{server.log_text()}"
         # Before ok, the only answer is HTTP 200 "starting" (never another status).
         assert set(seen[:-1]) <= {(200, "starting")}, seen
@@ -138,8 +138,8 @@ def test_database_unreachable_is_503(paperclip_server, postgres):
     try:
         code, body = paperclip_server.health()
         assert code == 503, body
-        assert body == {"status": "unhealthy", "error": "database_unreachable"} or \
-            (body["status"] == "unhealthy" and body["error"] == "database_unreachable"), body
+        # The body also carries version/serverVersion/commit.
+        assert (body["status"], body["error"]) == ("unhealthy", "database_unreachable"), body
         proc = paperclip_server.bootstrap_ceo()
         assert proc.returncode == 0
         assert "Could not create bootstrap invite" in proc.stdout + proc.stderr

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Regenerate tests/fixtures/paperclip/ from a REAL Paperclip server and CLI.
 
 Usage: .venv/bin/python tests/paperclip/capture.py [--out DIR]
@@ -57,7 +56,7 @@ def main():
 
     def mem(name, server):
         m = server.memory()
-        memory[name] = {k: v for k, v in m.items()} | {k + "_MiB": round(v / MiB) for k, v in m.items()}
+        memory[name] = dict(m) | {k + "_MiB": round(v / MiB) for k, v in m.items()}
         print(f"memory {name}: RSS {m['VmRSS'] / MiB:.0f} MiB, HWM {m['VmHWM'] / MiB:.0f} MiB")
 
     inst = pc.install()

@@ -103,7 +103,7 @@ def install(timeout: float = 1800) -> Install:
     """Run install.sh (idempotent) and return the paths it prints."""
     try:
         proc = subprocess.run(["bash", str(INSTALL_SH)], capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+                              timeout=timeout, stdin=subprocess.DEVNULL, check=False)
     except subprocess.TimeoutExpired as exc:
         raise HarnessError(f"{INSTALL_SH} timed out after {timeout}s") from exc
     if proc.returncode != 0:
@@ -129,7 +129,7 @@ def _proc_status(pid: int) -> dict:
     out = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            key, _, val = line.partition(":")
+            key, _sep, val = line.partition(":")
             if key.startswith("Vm") and val.strip().endswith("kB"):
                 out[key] = int(val.split()[0]) * 1024
     return out
@@ -163,7 +163,7 @@ class Postgres:
         if self._as_postgres:
             argv = ["runuser", "-u", "postgres", "--"] + list(argv)
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, cwd="/")
+                              stdin=subprocess.DEVNULL, cwd="/", check=False)
         if proc.returncode != 0:
             raise HarnessError(f"{argv} failed (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}\n"
                                f"{self._log_tail()}")
@@ -443,7 +443,7 @@ class PaperclipServer:
         """Run the real `paperclipai` CLI with the server's environment."""
         return subprocess.run([self.install.node, self.install.cli, *args], cwd=self.install.app_dir,
                               env={**self.env, **(env or {})}, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+                              timeout=timeout, stdin=subprocess.DEVNULL, check=False)
 
     def bootstrap_ceo(self, expires_hours: int = 72, extra=(), config_path: str | None = None,
                       base_url: str | None = None, env: dict | None = None,

@@ -45,7 +45,8 @@ HEALTH_INVITE_ACTIVE = HEALTH_PENDING.replace('"bootstrapInviteActive":false', '
 HEALTH_READY = HEALTH_PENDING.replace("bootstrap_pending", "ready")
 HEALTH_STARTING = HEALTH_PENDING.replace('"status":"ok"', '"status":"starting"')
 HEALTH_HOST_403 = '{"error":"This hostname is not allowed for this Paperclip instance. Add it with paperclipai allowed-hostname."}'
-HEALTH_DB_503 = '{"status":"error","error":"database_unreachable"}'
+# The real 503 body (tests/fixtures/paperclip/health-db-unreachable.json).
+HEALTH_DB_503 = '{"status":"unhealthy","version":"2026.916.1","serverVersion":"2026.916.1","commit":null,"error":"database_unreachable"}'
 
 
 def ansi(text):
@@ -284,3 +285,73 @@ def test_db_message_and_truncation():
     assert "database is unreachable" in verdict["message"]
     long = pc.evaluate_health(500, "x" * 5000)
     assert len(long["message"]) < 700 and "more characters" in long["message"]
+
+
+# ------------------------------------------- fresh captures from a real server
+
+
+def fixture_text(name):
+    path = FIXTURES / name
+    assert path.is_file(), "missing capture {0}: regenerate with tests/paperclip/capture.py".format(path)
+    return path.read_text(encoding="utf-8")
+
+
+def captured_token(text):
+    import re
+    return re.search(r"pcp_bootstrap_[0-9a-f]{48}", text).group(0)
+
+
+@pytest.mark.parametrize("name", ["bootstrap-created.txt", "bootstrap-rotated.txt", "bootstrap-created-color.txt"])
+@pytest.mark.parametrize("wrap", [lambda t: t, cri, kubectl_ts], ids=["raw", "cri", "kubectl-ts"])
+def test_captured_created(name, wrap):
+    text = fixture_text(name)
+    res = pc.parse_bootstrap_output(wrap(text))
+    assert res["outcome"] == "created", res
+    token = captured_token(text)
+    assert res["invite_url"].startswith("http://127.0.0.1:") and res["invite_url"].endswith("/invite/" + token)
+    assert "\x1b" not in res["invite_url"]
+    assert pc.parse_iso8601(res["expires_at"]) is not None and res["expires_at"].endswith("Z")
+    assert res["warnings"] == []
+    assert token not in pc.log_tail(text)
+
+
+def test_captured_color_really_has_ansi_codes():
+    # Guards the ANSI test above from silently testing plain text.
+    assert "\x1b[" in fixture_text("bootstrap-created-color.txt")
+
+
+def test_captured_claimed():
+    res = pc.parse_bootstrap_output(fixture_text("bootstrap-claimed.txt"))
+    assert res["outcome"] == "claimed" and res["invite_url"] is None
+
+
+@pytest.mark.parametrize("name,needle", [
+    ("bootstrap-no-config.txt", "No config found at /tmp/"),
+    ("bootstrap-db-down.txt", "Could not create bootstrap invite: Failed query"),
+])
+@pytest.mark.parametrize("wrap", [lambda t: t, cri], ids=["raw", "cri"])
+def test_captured_errors(name, needle, wrap):
+    res = pc.parse_bootstrap_output(wrap(fixture_text(name)))
+    assert res["outcome"] == "error" and needle in res["error"] and res["invite_url"] is None
+
+
+def test_captured_db_down_tail_keeps_the_context():
+    tail = pc.log_tail(fixture_text("bootstrap-db-down.txt"))
+    assert "params: instance_admin" in tail and "If using embedded-postgres" in tail
+
+
+@pytest.mark.parametrize("name,code,state,healthy,fields", [
+    ("health-starting.json", 200, "starting", False, ("starting", "bootstrap_pending", False)),
+    ("health-ok-bootstrap-pending.json", 200, "ok", True, ("ok", "bootstrap_pending", False)),
+    ("health-ok-invite-active.json", 200, "ok", True, ("ok", "bootstrap_pending", True)),
+    ("health-ready.json", 200, "ok", True, ("ok", "ready", False)),
+    ("health-ready-after-claimed.json", 200, "ok", True, ("ok", "ready", False)),
+    ("health-db-unreachable.json", 503, "database_unreachable", False, ("unhealthy", None, None)),
+])
+def test_captured_health(name, code, state, healthy, fields):
+    cap = json.loads(fixture_text(name))
+    assert cap["status_code"] == code
+    verdict = pc.evaluate_health(cap["status_code"], cap["body"])
+    assert (verdict["state"], verdict["healthy"]) == (state, healthy)
+    got = pc.health_fields(verdict["body"])
+    assert (got["status"], got["bootstrap_status"], got["bootstrap_invite_active"]) == fields

@@ -1,0 +1,65 @@
+"""Run the collection's playbooks offline, one host per variable set, and collect
+per-host outcomes. Shared by the render and bad-input tests."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+
+def run_playbook(playbook, hosts, workdir, extra_env=None, timeout=900):
+    """Run `playbook` with an inventory of `hosts` (name -> vars).
+
+    Returns (returncode, output, failures) where failures maps a host to the
+    `msg` of its failed task. No cluster is contacted: the hosts either render
+    (paperclip_render_dir) or fail validation before any API call, and the
+    kubeconfig points at a closed loopback port so a stray call fails loudly.
+    """
+    workdir = Path(workdir)
+    inventory = {"all": {"hosts": {}}}
+    for name, hostvars in hosts.items():
+        inventory["all"]["hosts"][name] = {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": sys.executable,
+            **hostvars,
+        }
+    inv = workdir / "inventory.yml"
+    inv.write_text(yaml.safe_dump(inventory))
+    kubeconfig = workdir / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "closed",
+        "clusters": [{"name": "closed", "cluster": {"server": "https://127.0.0.1:9"}}],
+        "users": [{"name": "u", "user": {"token": "unused"}}],
+        "contexts": [{"name": "closed", "context": {"cluster": "closed", "user": "u"}}],
+    }))
+    env = dict(os.environ)
+    env.update({
+        "PATH": f"{VENV_BIN}:{env.get('PATH', '')}",
+        "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".build" / "collections"),
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+        "ANSIBLE_CALLBACK_FORMAT_PRETTY": "false",
+        "ANSIBLE_FORKS": "10",
+        "ANSIBLE_NOCOLOR": "1",
+        "KUBECONFIG": str(kubeconfig),
+    })
+    env.update(extra_env or {})
+    proc = subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), "-i", str(inv), str(ROOT / playbook)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+    out = proc.stdout + proc.stderr
+    failures = {}
+    for m in re.finditer(r"^fatal: \[([^\]]+)\]: FAILED! => (\{.*\})$", out, re.M):
+        try:
+            failures[m.group(1)] = json.loads(m.group(2)).get("msg", "")
+        except ValueError:
+            failures[m.group(1)] = m.group(2)
+    return proc.returncode, out, failures

@@ -1,0 +1,189 @@
+"""paperclip_health's wait loop against a real HTTP server on 127.0.0.1.
+
+The server replays scripted (status, body) answers, the bodies being the real
+ones Paperclip returns (see tests/unit/plugins/module_utils/test_paperclip.py).
+Time is a fake clock, so the timeouts are exact and nothing sleeps.
+"""
+
+import http.server
+import shutil
+import ssl
+import subprocess
+import threading
+
+import pytest
+
+from ansible_collections.paperclip.kubernetes.plugins.modules import paperclip_health as mod
+
+PENDING = ('{"status":"ok","deploymentMode":"authenticated","deploymentExposure":"public",'
+           '"localAiLoginSupported":false,"commit":null,"bootstrapStatus":"bootstrap_pending",'
+           '"bootstrapInviteActive":false}')
+STARTING = PENDING.replace('"status":"ok"', '"status":"starting"')
+# The real 503 body (tests/fixtures/paperclip/health-db-unreachable.json).
+DB_DOWN = '{"status":"unhealthy","version":"2026.916.1","serverVersion":"2026.916.1","commit":null,"error":"database_unreachable"}'
+
+
+class Script(http.server.ThreadingHTTPServer):
+    """Answers GET with the next scripted (code, body); the last one repeats."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.requests = []
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    @property
+    def base(self):
+        scheme = "https" if isinstance(self.socket, ssl.SSLSocket) else "http"
+        return "{0}://127.0.0.1:{1}".format(scheme, self.server_address[1])
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        srv = self.server
+        srv.requests.append((self.path, self.headers.get("Host")))
+        code, body = srv.answers.pop(0) if len(srv.answers) > 1 else srv.answers[0]
+        data = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(answers, tls=None):
+        srv = Script(answers)
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        t.start()
+        servers.append((srv, t))
+        return srv
+
+    yield start
+    for srv, t in servers:
+        srv.shutdown()
+        srv.server_close()
+        t.join(5)
+
+
+def params(**kw):
+    p = dict(url=None, validate_certs=None, ca_path=None, host_header=None, service=None, namespace=None,
+             port="http", scheme="http", wait=True, timeout=300, interval=5)
+    p.update(kw)
+    return p
+
+
+def run(fakes, clock, **kw):
+    module = fakes.FakeModule(params(**kw))
+    with pytest.raises((fakes.Exited, fakes.Failed)) as info:
+        mod.run(module, mod.UrlProber(module.params), clock=clock, sleep=clock.sleep)
+    return isinstance(info.value, fakes.Exited), info.value.result
+
+
+def test_waits_through_starting_until_ok(fakes, clock, serve):
+    srv = serve([(200, STARTING), (200, STARTING), (200, PENDING)])
+    ok, res = run(fakes, clock, url=srv.base, interval=3)
+    assert ok, res
+    assert res["attempts"] == 3 and clock.sleeps == [3, 3] and res["elapsed"] == 6
+    assert res["status"] == "ok" and res["bootstrap_status"] == "bootstrap_pending"
+    assert res["bootstrap_invite_active"] is False
+    assert res["deployment_mode"] == "authenticated" and res["deployment_exposure"] == "public"
+    assert res["http_status"] == 200 and res["body"]["bootstrapStatus"] == "bootstrap_pending"
+    assert res["changed"] is False and res["url"] == srv.base + "/api/health"
+    assert [p for p, _h in srv.requests] == ["/api/health"] * 3
+
+
+def test_database_unreachable_times_out_with_code_body_and_url(fakes, clock, serve):
+    srv = serve([(503, DB_DOWN)])
+    ok, res = run(fakes, clock, url=srv.base + "/api/health", timeout=20, interval=5)
+    assert not ok
+    assert "the database is unreachable" in res["msg"]
+    assert "503" in res["msg"] and "database_unreachable" in res["msg"]
+    assert srv.base + "/api/health" in res["msg"]
+    assert res["state"] == "database_unreachable" and res["http_status"] == 503
+    # Probes at t=0,5,10,15,20: it never sleeps past the timeout.
+    assert res["attempts"] == 5 and res["elapsed"] == 20
+
+
+def test_starting_forever_times_out_with_last_body(fakes, clock, serve):
+    srv = serve([(200, STARTING)])
+    ok, res = run(fakes, clock, url=srv.base, timeout=9, interval=4)
+    assert not ok
+    assert "Last HTTP status 200" in res["msg"] and '"status":"starting"' in res["msg"]
+    assert "still starting" in res["msg"]
+    assert res["status"] == "starting" and res["attempts"] == 3
+
+
+def test_no_wait_returns_what_it_saw(fakes, clock, serve):
+    srv = serve([(503, DB_DOWN)])
+    ok, res = run(fakes, clock, url=srv.base, wait=False)
+    assert ok and res["attempts"] == 1 and clock.sleeps == []
+    assert res["state"] == "database_unreachable" and res["http_status"] == 503
+    assert res["status"] == "unhealthy"
+
+
+def test_no_wait_fails_when_nothing_answers(fakes, clock, serve):
+    srv = serve([(200, PENDING)])
+    url = srv.base
+    srv.shutdown()
+    srv.server_close()
+    ok, res = run(fakes, clock, url=url, wait=False)
+    assert not ok and res["state"] == "unreachable" and res["http_status"] is None
+    assert "unreachable" in res["msg"] and url in res["msg"]
+
+
+def test_unreachable_until_timeout(fakes, clock, serve):
+    srv = serve([(200, PENDING)])
+    url = srv.base
+    srv.shutdown()
+    srv.server_close()
+    ok, res = run(fakes, clock, url=url, timeout=10, interval=5)
+    assert not ok and res["attempts"] == 3
+    assert res["msg"].startswith("Timed out after 10")
+    assert "refused" in res["msg"].lower()
+
+
+def test_host_header_is_sent_and_403_is_explained(fakes, clock, serve):
+    srv = serve([(403, '{"error":"This hostname is not allowed for this Paperclip instance."}')])
+    ok, res = run(fakes, clock, url=srv.base, host_header="evil.example", timeout=0)
+    assert not ok
+    assert srv.requests[0][1] == "evil.example"
+    assert res["state"] == "host_not_allowed" and "allowed hostnames" in res["msg"]
+
+
+def test_html_is_not_health(fakes, clock, serve):
+    srv = serve([(200, "<!doctype html><title>Paperclip</title>")])
+    ok, res = run(fakes, clock, url=srv.base, timeout=0)
+    assert not ok and res["state"] == "not_json" and res["body"] == {} and res["status"] is None
+    assert "<!doctype html>" in res["msg"]
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory):
+    if not shutil.which("openssl"):
+        pytest.fail("openssl is needed to make a test certificate (apt-get install -y openssl)")
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+def test_tls_verification(fakes, clock, serve, self_signed):
+    srv = serve([(200, PENDING)], tls=self_signed)
+    ok, res = run(fakes, clock, url=srv.base, wait=False)
+    assert not ok and "certificate" in res["msg"].lower()      # verified by default
+    ok, res = run(fakes, clock, url=srv.base, wait=False, ca_path=self_signed[0])
+    assert ok and res["status"] == "ok"
+    ok, res = run(fakes, clock, url=srv.base, wait=False, validate_certs=False)
+    assert ok and res["status"] == "ok"
