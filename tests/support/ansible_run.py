@@ -57,9 +57,12 @@ def run_playbook(playbook, hosts, workdir, extra_env=None, timeout=900):
     )
     out = proc.stdout + proc.stderr
     failures = {}
-    for m in re.finditer(r"^fatal: \[([^\]]+)\]: FAILED! => (\{.*\})$", out, re.M):
+    # "fatal: [host]: FAILED! => {...}", or per loop item "failed: [host] (item=...) => {...}".
+    for m in re.finditer(r"^(?:fatal: \[([^\]]+)\]: FAILED!|failed: \[([^\]]+)\] \(item=.*?\)) => (\{.*\})$", out, re.M):
+        host = m.group(1) or m.group(2)
         try:
-            failures[m.group(1)] = json.loads(m.group(2)).get("msg", "")
+            msg = json.loads(m.group(3)).get("msg", "")
         except ValueError:
-            failures[m.group(1)] = m.group(2)
+            msg = m.group(3)
+        failures[host] = (failures.get(host, "") + "\n" + msg).strip()
     return proc.returncode, out, failures
