@@ -10,7 +10,12 @@ K8S=${K8S_VERSION}; ETCD=${ETCD_VERSION}; KWOK=${KWOK_VERSION}
 BIN=${KCP_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/paperclip-kubernetes/kcp/$K8S-$ETCD-$KWOK}
 want=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl)
 
-complete() { for b in "${want[@]}"; do [ -x "$BIN/$b" ] || return 1; done; }
+stages=$BIN/kwok-default-stages.yaml
+
+complete() {
+  for b in "${want[@]}"; do [ -x "$BIN/$b" ] || return 1; done
+  [ -s "$stages" ]
+}
 if complete; then echo "$BIN"; exit 0; fi
 
 command -v go >/dev/null || { echo "build.sh: Go is required (go 1.26+)" >&2; exit 1; }
@@ -47,9 +52,9 @@ if [ "$need_k8s" = 1 ]; then
   # with ./staging; the published v0.Y.Z of each matches Kubernetes v1.Y.Z.
   gomod=$(go mod download -json "k8s.io/kubernetes@$K8S" | python3 -c 'import json,sys;print(json.load(sys.stdin)["GoMod"])')
   sv="v0.${K8S#v1.}"
-  for m in $(sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/.*#\1#p' "$gomod"); do
+  while read -r m; do
     go mod edit -replace="$m=$m@$sv"
-  done
+  done < <(sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/.*#\1#p' "$gomod")
   go mod edit -require="k8s.io/kubernetes@$K8S"
   for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
     go mod edit -tool="k8s.io/kubernetes/cmd/$c"
@@ -66,6 +71,21 @@ if [ "$need_k8s" = 1 ]; then
     go build -p 2 -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ld" -o "$BIN/$c.tmp" "k8s.io/kubernetes/cmd/$c"
     mv "$BIN/$c.tmp" "$BIN/$c"
   done
+fi
+if [ ! -s "$stages" ]; then
+  # kwokctl's default Stages (what it uses when the config has none), taken
+  # from the kwok module of this version; up.sh re-lists them next to our own
+  # Stage, because passing any Stage drops the defaults.
+  log "kwok default stages"
+  kwokdir=$(cd "$work" && go mod download -json "sigs.k8s.io/kwok@$KWOK" | python3 -c 'import json,sys;print(json.load(sys.stdin)["Dir"])')
+  {
+    for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+             pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+      echo "---"
+      cat "$kwokdir/kustomize/stage/$f"
+    done
+  } >"$stages.tmp"
+  mv "$stages.tmp" "$stages"
 fi
 complete || { echo "build.sh: incomplete build in $BIN" >&2; exit 1; }
 log "done"

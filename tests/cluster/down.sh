@@ -8,11 +8,14 @@ mapfile -t pids < <(cluster_pids)
 if [ -x "$BIN/kwokctl" ] && [ -d "$cluster_workdir" ]; then
   # kwokctl stops each component by the PID it recorded and removes the
   # cluster's work directory and kubeconfig context.
-  KWOK_WORKDIR="$kwok_workdir" timeout 60 "$BIN/kwokctl" delete cluster \
-    --name "$cluster_name" --kubeconfig "$kubeconfig" >"$state/kwokctl-delete.log" 2>&1 ||
-    echo "down.sh: kwokctl delete cluster failed; see $state/kwokctl-delete.log" >&2
+  if ! out=$(KWOK_WORKDIR="$kwok_workdir" timeout 60 "$BIN/kwokctl" delete cluster \
+    --name "$cluster_name" --kubeconfig "$kubeconfig" 2>&1); then
+    printf '%s\n' "$out" | tail -n 20 >&2
+    echo "down.sh: kwokctl delete cluster failed; stopping the processes by PID" >&2
+  fi
 fi
 # Whatever kwokctl left behind: TERM, then KILL after 10 s, by PID only.
+killed=0
 for pid in "${pids[@]}"; do
   if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then continue; fi
   # Only our binaries: a stale PID file must not hit a reused PID.
@@ -21,6 +24,7 @@ for pid in "${pids[@]}"; do
     *) continue ;;
   esac
   kill -TERM "$pid" 2>/dev/null || true
+  killed=$((killed + 1))
   for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
 done
@@ -29,4 +33,4 @@ if [ -L /tmp/hostpath_pv ] && [ "$(readlink /tmp/hostpath_pv)" = "$state/hostpat
   rm -f /tmp/hostpath_pv
 fi
 rm -rf "$state"
-echo "down.sh: stopped ${#pids[@]} processes; removed $state" >&2
+echo "down.sh: ${#pids[@]} recorded processes, $killed outlived kwokctl delete; removed $state" >&2

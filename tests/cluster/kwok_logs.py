@@ -113,12 +113,15 @@ def serve_pod_logs(namespace: str, pod: str, container: str, text: str, kubeconf
 
 def stop_serving_logs(namespace: str, kubeconfig: str | None = None) -> int:
     """Delete the ClusterLogs objects serve_logs made for `namespace` (they are
-    cluster-scoped, so deleting the namespace does not remove them). Returns
-    how many were deleted."""
-    api = _api(_kubeconfig(kubeconfig))
+    cluster-scoped, so deleting the namespace does not remove them) and their
+    log files. Returns how many were deleted."""
+    kubeconfig = _kubeconfig(kubeconfig)
+    api = _api(kubeconfig)
     found = api.list_cluster_custom_object(
         GROUP, VERSION, "clusterlogs", label_selector=f"paperclip.test/logs-namespace={namespace}"
     )
     for item in found["items"]:
         api.delete_cluster_custom_object(GROUP, VERSION, "clusterlogs", item["metadata"]["name"])
+        for log in item["spec"]["logs"]:
+            Path(log["logsFile"]).unlink(missing_ok=True)
     return len(found["items"])

@@ -78,9 +78,20 @@ componentsPatches:
 ---
 kind: KwokConfiguration
 apiVersion: config.kwok.x-k8s.io/v1alpha1
+# kwokctl saves this object without kwok's defaults (nil switches become
+# false, parallelism 0 makes kwok exit), so spell the defaults out.
 options:
   cidr: $KCP_POD_CIDR
   nodeIP: 127.0.0.1
+  enableDebuggingHandlers: true
+  enableProfilingHandler: false
+  enableContentionProfiling: false
+  podPlayStageParallelism: 4
+  nodePlayStageParallelism: 4
+  nodeLeaseParallelism: 4
+  podsOnNodeSyncParallelism: 1
+  enablePodsOnNodeSyncListPager: true
+  enablePodsOnNodeSyncStreamWatch: false
 YAML
   # Passing any Stage drops kwok's defaults, so list them again (extracted
   # from the kwok module by build.sh) followed by our failure stage.

@@ -3,6 +3,7 @@ admission and validation, real controllers, KWOK-faked pods."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from kwok_logs import serve_logs, stop_serving_logs
+from kwok_logs import serve_logs, serve_pod_logs, stop_serving_logs
 
 IMAGE = "registry.invalid/paperclip-test:1"  # never pulled: KWOK fakes the containers
 
@@ -25,6 +26,36 @@ def wait_for(what: str, check, timeout: float = 60, interval: float = 0.5):
             return last
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def claim_if_bound(core: client.CoreV1Api, namespace: str, name: str):
+    """The claim once it is Bound; None while it is missing or pending."""
+    try:
+        claim = core.read_namespaced_persistent_volume_claim(name, namespace)
+    except ApiException as exc:
+        if exc.status == 404:  # the StatefulSet controller has not made it yet
+            return None
+        raise
+    return claim if claim.status.phase == "Bound" else None
+
+
+def message(err: ApiException) -> str:
+    """The Status message of an API error."""
+    return json.loads(err.body)["message"]
+
+
+def served_logs(core: client.CoreV1Api, namespace: str, pod: str, container: str, want: str) -> str:
+    """The pod's logs, polled for up to 15 s until they equal `want`: kwok
+    learns about new ClusterLogs/Logs objects through a watch."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            logs = core.read_namespaced_pod_log(pod, namespace, container=container)
+        except ApiException as exc:
+            logs = f"error {exc.status}: {exc.body}"
+        if logs == want or time.monotonic() > deadline:
+            return logs
+        time.sleep(0.5)
 
 
 def job_condition(batch: client.BatchV1Api, namespace: str, name: str, kind: str) -> bool:
@@ -83,11 +114,7 @@ def test_statefulset_gets_bound_claim_and_ready_pod(api_client, namespace, kubec
             ),
         ),
     )
-    pvc = wait_for(
-        "claim data-db-0 to be Bound",
-        lambda: (c := core.read_namespaced_persistent_volume_claim("data-db-0", namespace)).status.phase == "Bound"
-        and c,
-    )
+    pvc = wait_for("claim data-db-0 to be Bound", lambda: claim_if_bound(core, namespace, "data-db-0"))
     assert pvc.spec.storage_class_name == "standard"
     pv = core.read_persistent_volume(pvc.spec.volume_name)
     assert pv.spec.capacity["storage"] == "1Gi"
@@ -105,7 +132,7 @@ def test_statefulset_gets_bound_claim_and_ready_pod(api_client, namespace, kubec
     assert any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions)
 
 
-def test_deployment_pods_become_ready(api_client, namespace):
+def test_deployment_pods_become_ready(api_client, namespace, kubeconfig):
     apps = client.AppsV1Api(api_client)
     labels = {"app": "web"}
     apps.create_namespaced_deployment(
@@ -126,6 +153,13 @@ def test_deployment_pods_become_ready(api_client, namespace):
         "deployment web to have 2 available replicas",
         lambda: apps.read_namespaced_deployment("web", namespace).status.available_replicas == 2,
     )
+    # Logs chosen for one pod by name (a namespaced Logs object).
+    core = client.CoreV1Api(api_client)
+    first, second = core.list_namespaced_pod(namespace, label_selector="app=web").items
+    serve_pod_logs(namespace, first.metadata.name, "web", "listening on :8080", kubeconfig)
+    assert served_logs(core, namespace, first.metadata.name, "web", "listening on :8080\n") == "listening on :8080\n"
+    with pytest.raises(ApiException):  # the other pod has no logs configured
+        core.read_namespaced_pod_log(second.metadata.name, namespace, container="web")
 
 
 def test_job_completes_and_serves_configured_logs(api_client, namespace, kubeconfig):
@@ -137,8 +171,8 @@ def test_job_completes_and_serves_configured_logs(api_client, namespace, kubecon
         wait_for("job migrate to complete", lambda: job_condition(batch, namespace, "migrate", "Complete"))
         (pod,) = core.list_namespaced_pod(namespace, label_selector="job-name=migrate").items
         assert pod.status.phase == "Succeeded"
-        logs = core.read_namespaced_pod_log(pod.metadata.name, namespace, container="migrate")
-        assert logs == text + "\n"
+        logs = served_logs(core, namespace, pod.metadata.name, "migrate", text + "\n")
+        assert logs == "migration 0001 applied\nmigration finished\n"
     finally:
         assert stop_serving_logs(namespace, kubeconfig) == 1
 
@@ -152,7 +186,7 @@ def test_logs_of_pod_without_configured_logs_is_an_error(api_client, namespace):
     (pod,) = core.list_namespaced_pod(namespace, label_selector="job-name=quiet").items
     with pytest.raises(ApiException) as err:
         core.read_namespaced_pod_log(pod.metadata.name, namespace, container="quiet", _request_timeout=20)
-    assert "no logs found" in err.value.body, err.value.body
+    assert "no logs found" in message(err.value), err.value.body
 
 
 def test_job_with_fail_annotation_fails(api_client, namespace):
@@ -181,8 +215,8 @@ def test_restricted_namespace_rejects_privileged_pod(api_client, namespace):
     with pytest.raises(ApiException) as err:
         core.create_namespaced_pod(namespace, pod)
     assert err.value.status == 403
-    assert 'violates PodSecurity "restricted:latest"' in err.value.body
-    assert "privileged" in err.value.body
+    assert 'violates PodSecurity "restricted:latest"' in message(err.value)
+    assert "privileged (container \"priv\" must not set securityContext.privileged=true)" in message(err.value)
 
 
 def test_server_side_apply_of_invalid_object_is_rejected(api_client, namespace):
@@ -205,7 +239,7 @@ def test_server_side_apply_of_invalid_object_is_rejected(api_client, namespace):
             "bad", namespace, body, field_manager="smoke-test", _content_type="application/apply-patch+yaml"
         )
     assert err.value.status == 422
-    assert "selector` does not match template `labels`" in err.value.body
+    assert "`selector` does not match template `labels`" in message(err.value)
     # A valid apply through the same path is accepted, so the 422 was about the content.
     body["spec"]["template"]["metadata"]["labels"] = {"app": "one"}
     applied = apps.patch_namespaced_deployment(
@@ -221,4 +255,4 @@ def test_job_template_is_immutable(api_client, namespace):
     with pytest.raises(ApiException) as err:
         batch.patch_namespaced_job("frozen", namespace, patch)
     assert err.value.status == 422
-    assert "field is immutable" in err.value.body
+    assert "field is immutable" in message(err.value)

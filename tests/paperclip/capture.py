@@ -171,6 +171,14 @@ def write_readme(path, inst, now, memory, notes):
             lines.append(f"| {stage} | {m[stage]['VmRSS_MiB']} MiB | {m[stage]['VmHWM_MiB']} MiB |")
     lines += ["", f"Cold start (empty database, all migrations) to `status: ok`: {m.get('seconds_to_ok_cold')} s"
               + (f"; `starting` first seen at {m['seconds_to_starting_cold']} s." if "seconds_to_starting_cold" in m else ".")]
+    # The browser e2e (tests/e2e) writes its own number; include it when present.
+    e2e = ROOT / "artifacts" / "e2e" / "memory.json"
+    if e2e.exists():
+        b = json.loads(e2e.read_text())["after_browser_first_admin_flow"]
+        lines += ["", f"After the browser first-admin flow (tests/e2e, UI served to Chromium; "
+                      f"artifacts/e2e/memory.json): VmRSS {b['VmRSS'] // MiB} MiB, VmHWM {b['VmHWM'] // MiB} MiB."]
+    lines += ["", "Plain `node` with NODE_ENV=production (JSON logs). The container image starts the server through the "
+                  "tsx loader (`node --import tsx/loader ...`), which adds some memory; size limits with headroom."]
     if notes:
         lines += ["", "Notes:"] + [f"- {n}" for n in notes]
     path.write_text("\n".join(lines) + "\n")

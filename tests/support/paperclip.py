@@ -20,13 +20,15 @@ API (keep it stable; tests/integration and tests/e2e depend on it)
     "database unreachable"), ``.close()`` (stop + delete the temp dir),
     ``.psql(sql, database="postgres") -> str`` (superuser, unix socket).
 
-``PaperclipServer(install, dsn, port=None, wait=True, timeout=180, env=None)`` context manager
+``PaperclipServer(install, dsn, port=None, wait=True, timeout=180, env=None, node_args=())`` context manager
     Writes ``config.json`` (authenticated + public, explicit public URL
     ``http://127.0.0.1:<port>``, external PostgreSQL, backups and telemetry
     off) under a temp PAPERCLIP_HOME, starts
     ``node @paperclipai/server/dist/index.js`` with PAPERCLIP_BIND=loopback,
     NODE_ENV=production, PAPERCLIP_AUTH_RATE_LIMIT_ENABLED=false, HOME
-    redirected. With ``wait=True`` ``__enter__`` waits for ``status == "ok"``.
+    redirected; ``env`` entries override. ``node_args`` go before the script
+    (e.g. ``("--import", <tsx loader>)`` like the container image). With
+    ``wait=True`` ``__enter__`` waits for ``status == "ok"``.
     ``.url``, ``.port``, ``.pid``, ``.config_path``, ``.home``, ``.env``,
     ``.start()``, ``.stop()`` (SIGTERM, SIGKILL after ``stop_timeout``),
     ``.close()`` (stop + delete the temp dir),
@@ -256,7 +258,8 @@ class PaperclipServer:
     }
 
     def __init__(self, install: Install, dsn: str, port: int | None = None, wait: bool = True,
-                 timeout: float = 180, env: dict | None = None, stop_timeout: float = 15):
+                 timeout: float = 180, env: dict | None = None, stop_timeout: float = 15,
+                 node_args=()):
         self.install = install
         self.dsn = dsn
         self.port = port or free_port()
@@ -264,6 +267,7 @@ class PaperclipServer:
         self.wait = wait
         self.timeout = timeout
         self.stop_timeout = stop_timeout
+        self.node_args = tuple(node_args)
         self.dir = Path(tempfile.mkdtemp(prefix="pk-paperclip-"))
         self.home = self.dir / "paperclip-home"          # PAPERCLIP_HOME
         self.instance = self.home / "instances" / "default"
@@ -342,7 +346,7 @@ class PaperclipServer:
             self.write_config()
         self._log = open(self.log_path, "ab")
         # Own session: stop() can also reap anything the server spawned (by its pgid = pid).
-        self.proc = subprocess.Popen([self.install.node, self.install.server], cwd=self.install.app_dir,
+        self.proc = subprocess.Popen([self.install.node, *self.node_args, self.install.server], cwd=self.install.app_dir,
                                      env=self.env, stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
 

@@ -83,8 +83,16 @@ def rendered(tmp_path_factory):
     assert rc == 0 and not failures, f"render run failed: {failures}\n{output[-4000:]}"
     docs = {name: {} for name in VARIABLE_SETS}
     for path in sorted(out.glob("*.yaml")):
-        host = next(h for h in sorted(VARIABLE_SETS, key=len, reverse=True) if path.name.startswith(h + "-"))
-        docs[host][path.name[len(host) + 1:]] = yaml.safe_load(path.read_text())
+        host, role = path.stem.rsplit("-", 1)
+        # One file per host and role; each document is headed "# Source: <role>/<template>".
+        for chunk in path.read_text().split("\n---\n"):
+            header = next((line for line in chunk.splitlines() if line.startswith("# Source: ")), None)
+            if header is None:
+                continue
+            template = header.split("/", 1)[1].strip()
+            name = f"{role}-{Path(template).name.replace('.j2', '')}"
+            assert name not in docs[host], f"{host}: {name} rendered twice"
+            docs[host][name] = yaml.safe_load(chunk)
     return docs
 
 

@@ -187,3 +187,31 @@ def test_tls_verification(fakes, clock, serve, self_signed):
     assert ok and res["status"] == "ok"
     ok, res = run(fakes, clock, url=srv.base, wait=False, validate_certs=False)
     assert ok and res["status"] == "ok"
+
+
+class SlowThenSilent:
+    """First a real-shaped 503, then probes that time out (as Paperclip does
+    while its database is down: it can take 5-25 s to answer)."""
+
+    target = "http://paperclip.test/api/health"
+
+    def __init__(self):
+        self.calls = []
+
+    def probe(self, timeout):
+        self.calls.append(timeout)
+        if len(self.calls) == 1:
+            return 503, DB_DOWN
+        raise TimeoutError("timed out")
+
+
+def test_last_probe_without_answer_keeps_the_database_verdict(fakes, clock):
+    module = fakes.FakeModule(params(url="http://paperclip.test", timeout=40, interval=5))
+    prober = SlowThenSilent()
+    with pytest.raises(fakes.Failed) as info:
+        mod.run(module, prober, clock=clock, sleep=clock.sleep)
+    res = info.value.result
+    assert "the database is unreachable" in res["msg"] and "Last HTTP status 503" in res["msg"]
+    assert "got no HTTP answer: timed out" in res["msg"]
+    assert res["state"] == "database_unreachable" and res["http_status"] == 503
+    assert prober.calls[0] == mod.PROBE_TIMEOUT and all(1 <= t <= 40 for t in prober.calls)
