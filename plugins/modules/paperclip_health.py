@@ -172,7 +172,10 @@ http_status:
   type: int
   sample: 200
 body:
-  description: The last health body, parsed. Empty if it was not a JSON object.
+  description:
+    - The last health body, parsed. Empty if it was not a JSON object.
+    - When the Kubernetes API server answered itself (I(state=kubernetes_error)), its Status object;
+      the other fields are then null.
   returned: always
   type: dict
   sample:
@@ -337,7 +340,8 @@ def run(module, prober, clock=time.monotonic, sleep=time.sleep):
         result.update(http_status=None, body={}, state="unreachable")
     else:
         verdict = answer[2]
-        result.update(health_fields(verdict["body"]))
+        # A Kubernetes Status is the API server's own answer, not Paperclip's.
+        result.update(health_fields(None if verdict["state"] == "kubernetes_error" else verdict["body"]))
         result.update(http_status=answer[0], body=verdict["body"] or {}, state=verdict["state"])
 
     if error is None and (not wait or answer[2]["healthy"]):

@@ -14,13 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
 
-def run_playbook(playbook, hosts, workdir, extra_env=None, timeout=900):
+def run_playbook(playbook, hosts, workdir, extra_env=None, timeout=900, args=()):
     """Run `playbook` with an inventory of `hosts` (name -> vars).
 
     Returns (returncode, output, failures) where failures maps a host to the
     `msg` of its failed task. No cluster is contacted: the hosts either render
     (paperclip_render_dir) or fail validation before any API call, and the
-    kubeconfig points at a closed loopback port so a stray call fails loudly.
+    kubeconfig points at a closed loopback port so a stray call fails loudly
+    (pass KUBECONFIG in extra_env to use a real cluster).
     """
     workdir = Path(workdir)
     inventory = {"all": {"hosts": {}}}
@@ -52,7 +53,7 @@ def run_playbook(playbook, hosts, workdir, extra_env=None, timeout=900):
     })
     env.update(extra_env or {})
     proc = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "-i", str(inv), str(ROOT / playbook)],
+        [str(VENV_BIN / "ansible-playbook"), "-i", str(inv), *args, str(ROOT / playbook)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
     )
     out = proc.stdout + proc.stderr
@@ -66,3 +67,11 @@ def run_playbook(playbook, hosts, workdir, extra_env=None, timeout=900):
             msg = m.group(3)
         failures[host] = (failures.get(host, "") + "\n" + msg).strip()
     return proc.returncode, out, failures
+
+
+def recap(output):
+    """Per-host PLAY RECAP counters, e.g. {"demo": {"ok": 12, "changed": 0, ...}} (last play wins)."""
+    result = {}
+    for m in re.finditer(r"^(\S+)\s+: ((?:\w+=\d+\s*)+)$", output, re.M):
+        result[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+    return result

@@ -215,3 +215,24 @@ def test_last_probe_without_answer_keeps_the_database_verdict(fakes, clock):
     assert "got no HTTP answer: timed out" in res["msg"]
     assert res["state"] == "database_unreachable" and res["http_status"] == 503
     assert prober.calls[0] == mod.PROBE_TIMEOUT and all(1 <= t <= 40 for t in prober.calls)
+
+
+class ApiServerAnswers:
+    """The API server's own 503 when a Service has no endpoints (seen on the local cluster)."""
+
+    target = "/api/v1/namespaces/p/services/http:paperclip:http/proxy/api/health"
+
+    def probe(self, timeout):
+        return 503, ('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+                     '"message":"no endpoints available for service \\"paperclip\\"",'
+                     '"reason":"ServiceUnavailable","code":503}')
+
+
+def test_api_server_status_is_not_a_paperclip_body(fakes, clock):
+    module = fakes.FakeModule(params(service="paperclip", namespace="p", wait=False))
+    with pytest.raises(fakes.Exited) as info:
+        mod.run(module, ApiServerAnswers(), clock=clock, sleep=clock.sleep)
+    res = info.value.result
+    assert res["state"] == "kubernetes_error" and res["http_status"] == 503
+    assert res["status"] is None and res["bootstrap_status"] is None
+    assert res["body"]["reason"] == "ServiceUnavailable"
