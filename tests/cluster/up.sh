@@ -95,9 +95,7 @@ options:
 YAML
   # Passing any Stage drops kwok's defaults, so list them again (extracted
   # from the kwok module by build.sh) followed by our failure stage.
-  cat "$BIN/kwok-default-stages.yaml"
-  echo "---"
-  cat "$cluster_dir/pod-fail-stage.yaml"
+  cat "$BIN/kwok-default-stages.yaml" "$cluster_dir/pod-fail-stage.yaml"
 } >"$config"
 
 args=(--name "$cluster_name" --config "$config" --kubeconfig "$kubeconfig" --wait 2m)

@@ -191,30 +191,34 @@ def test_tls_verification(fakes, clock, serve, self_signed):
 
 class SlowThenSilent:
     """First a real-shaped 503, then probes that time out (as Paperclip does
-    while its database is down: it can take 5-25 s to answer)."""
+    while its database is down: it can take 5 s to over 20 s to answer).
+    A timed-out probe advances the fake clock by its timeout."""
 
     target = "http://paperclip.test/api/health"
 
-    def __init__(self):
+    def __init__(self, clock):
+        self.clock = clock
         self.calls = []
 
     def probe(self, timeout):
         self.calls.append(timeout)
         if len(self.calls) == 1:
             return 503, DB_DOWN
+        self.clock.now += timeout
         raise TimeoutError("timed out")
 
 
 def test_last_probe_without_answer_keeps_the_database_verdict(fakes, clock):
-    module = fakes.FakeModule(params(url="http://paperclip.test", timeout=40, interval=5))
-    prober = SlowThenSilent()
+    module = fakes.FakeModule(params(url="http://paperclip.test", timeout=100, interval=5))
+    prober = SlowThenSilent(clock)
     with pytest.raises(fakes.Failed) as info:
         mod.run(module, prober, clock=clock, sleep=clock.sleep)
     res = info.value.result
     assert "the database is unreachable" in res["msg"] and "Last HTTP status 503" in res["msg"]
     assert "got no HTTP answer: timed out" in res["msg"]
     assert res["state"] == "database_unreachable" and res["http_status"] == 503
-    assert prober.calls[0] == mod.PROBE_TIMEOUT and all(1 <= t <= 40 for t in prober.calls)
+    # Probes at t=0 (answer), t=5 (60 s, the cap), t=70 (30 s left): never past the timeout.
+    assert prober.calls == [mod.PROBE_TIMEOUT, 60, 30] and res["elapsed"] == 100
 
 
 class ApiServerAnswers:
