@@ -102,12 +102,19 @@ def test_first_admin_signs_up_accepts_and_creates_company(paperclip_server, page
     companies = pc.list_companies(api)
     assert [(c["id"], c["name"]) for c in companies] == [(company["id"], COMPANY)]
 
-    # The company's dashboard (behind the remaining onboarding steps) names it.
+    # "/" now goes to the company's dashboard (the remaining onboarding steps overlay it).
     page.goto(server.url + "/")
     page.wait_for_url(f"**/{company['issuePrefix']}/dashboard")
     page.get_by_text("Create your first agent").wait_for()
     assert COMPANY in page.inner_text("body")
-    page.screenshot(path=str(artifacts_dir / "03-final.png"))
+    page.screenshot(path=str(artifacts_dir / "03-dashboard.png"))
+    # Final page: the company's audit log, without the overlay: the company name in the
+    # sidebar and the "created organization" entry by the new admin.
+    page.goto(f"{server.url}/{company['issuePrefix']}/activity")
+    page.get_by_text("created organization").wait_for()
+    page.get_by_text(COMPANY).first.wait_for()
+    assert ADMIN["name"] in page.inner_text("body")
+    page.screenshot(path=str(artifacts_dir / "04-final.png"))
 
     mem = server.memory()
     (artifacts_dir / "memory.json").write_text(json.dumps(

@@ -18,7 +18,9 @@ from kubernetes import client
 
 from kwok_logs import serve_logs, stop_serving_logs
 from tests.support.ansible_run import recap, run_playbook
-from tests.support.paperclip import parse_bootstrap_output
+import requests
+
+from tests.support.paperclip import accept_invite, parse_bootstrap_output, sign_up
 
 PUBLIC_HOST = "paperclip.example.test"
 PUBLIC_URL = f"https://{PUBLIC_HOST}"
@@ -143,22 +145,76 @@ def test_check_and_diff_mode_report_no_change(deploy):
 def test_changed_input_rolls_the_app_without_touching_secrets(deploy, api_client, core, state):
     apps = client.AppsV1Api(api_client)
     before = apps.read_namespaced_stateful_set("paperclip", NAMESPACE).spec.template.metadata.annotations
-    rc, output, failures = deploy(paperclip_disable_sign_up=True, storage_volume_size="2Gi")
+    rc, output, failures = deploy(paperclip_disable_sign_up=True)
     assert rc == 0 and not failures, output[-6000:]
+    assert recap(output)["paperclip-test"]["changed"] >= 1
     after = apps.read_namespaced_stateful_set("paperclip", NAMESPACE).spec.template.metadata.annotations
     assert before["paperclip.kubernetes/config-checksum"] != after["paperclip.kubernetes/config-checksum"]
     assert _secret(core, "paperclip-instance") == state["instance"]
 
 
+def test_refused_volume_change_is_explained_and_nothing_is_lost(deploy, core):
+    # The test StorageClass does not allow expansion: the API refuses, the play explains.
+    rc, output, failures = deploy(paperclip_disable_sign_up=True, storage_volume_size="2Gi")
+    assert rc != 0
+    assert "A claim can only grow" in failures["paperclip-test"], failures
+    claim = core.read_namespaced_persistent_volume_claim("paperclip-data", NAMESPACE)
+    assert claim.status.phase == "Bound" and claim.spec.resources.requests["storage"] == "1Gi"
+
+
+def test_forced_rotation_revokes_the_old_invite(deploy, paperclip_server, kubeconfig, core, state):
+    old = state["invite"]
+    # What the rotation Job's pod prints: a new run of the real CLI, which revokes the old invite.
+    cli = paperclip_server.bootstrap_ceo(base_url=PUBLIC_URL, expires_hours=72)
+    new = parse_bootstrap_output(cli.stdout)
+    assert new["invite_url"] and new["invite_url"] != old["invite_url"]
+    serve_logs(NAMESPACE, "bootstrap-ceo", cli.stdout, kubeconfig)
+    rc, output, failures = deploy("playbooks/rotate_invite.yml", bootstrap_rotate_force=True,
+                                  paperclip_disable_sign_up=True)
+    assert rc == 0 and not failures, output[-6000:]
+    assert f"Invite URL: {new['invite_url']}" in output
+    assert _secret(core, "paperclip-bootstrap-invite")["invite_url"] == new["invite_url"]
+    # The old URL stops working on the real server, the new one works.
+    assert requests.get(f"{paperclip_server.url}/api/invites/{old['token']}", timeout=10).status_code == 404
+    assert requests.get(f"{paperclip_server.url}/api/invites/{new['token']}", timeout=10).status_code == 200
+    state["invite"] = new
+
+
+def test_rotation_without_force_keeps_a_valid_invite(deploy, core, state):
+    before = core.read_namespaced_secret("paperclip-bootstrap-invite", NAMESPACE).metadata.resource_version
+    rc, output, failures = deploy("playbooks/rotate_invite.yml", paperclip_disable_sign_up=True)
+    assert rc == 0 and not failures, output[-6000:]
+    assert recap(output)["paperclip-test"]["changed"] == 0, output[-6000:]
+    assert f"Invite URL: {state['invite']['invite_url']}" in output
+    assert core.read_namespaced_secret("paperclip-bootstrap-invite", NAMESPACE).metadata.resource_version == before
+
+
 def test_rotation_schedule_installs_a_cronjob(deploy, api_client):
     rc, output, failures = deploy("playbooks/rotate_invite.yml", bootstrap_rotation_schedule="0 */12 * * *",
-                                  paperclip_disable_sign_up=True, storage_volume_size="2Gi")
+                                  paperclip_disable_sign_up=True)
     assert rc == 0 and not failures, output[-6000:]
     cron = client.BatchV1Api(api_client).read_namespaced_cron_job("paperclip-bootstrap-rotation", NAMESPACE)
     assert cron.spec.schedule == "0 */12 * * *"
     assert cron.spec.concurrency_policy == "Forbid"
     container = cron.spec.job_template.spec.template.spec.containers[0]
     assert container.command[3:5] == ["auth", "bootstrap-ceo"] and "--force" not in container.command
+
+
+def test_claimed_instance_is_left_alone(deploy, paperclip_server, api_client, core, state):
+    # The first admin signs up and accepts the invite on the real server.
+    session = sign_up(paperclip_server.url, "admin@example.test", "Sup3r-Secret-Pass!", "Admin")
+    accept_invite(session, state["invite"]["token"])
+    batch = client.BatchV1Api(api_client)
+    jobs_before = {j.metadata.name for j in batch.list_namespaced_job(NAMESPACE).items}
+    rc, output, failures = deploy("playbooks/rotate_invite.yml", bootstrap_rotation_schedule="0 */12 * * *",
+                                  paperclip_disable_sign_up=True)
+    assert rc == 0 and not failures, output[-6000:]
+    assert "is already claimed" in output
+    # No new Job, and the rotation CronJob is gone.
+    assert {j.metadata.name for j in batch.list_namespaced_job(NAMESPACE).items} <= jobs_before
+    assert batch.list_namespaced_cron_job(NAMESPACE).items == []
+    rc, output, failures = deploy("playbooks/rotate_invite.yml", paperclip_disable_sign_up=True)
+    assert rc == 0 and recap(output)["paperclip-test"]["changed"] == 0, output[-6000:]
 
 
 def test_teardown_keeps_volumes_and_secrets(deploy, api_client, core):
