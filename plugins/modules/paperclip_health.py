@@ -329,9 +329,11 @@ def run(module, prober, clock=time.monotonic, sleep=time.sleep):
             error = to_text(exc)
         if not wait or (error is None and answer[2]["healthy"]):
             break
-        if clock() - start + interval > timeout:
+        left = timeout - (clock() - start)
+        if left <= 0:
             break
-        sleep(interval)
+        # The last pause is shortened so that one probe happens at the deadline.
+        sleep(min(interval, left))
 
     elapsed = round(clock() - start, 3)
     result = dict(changed=False, attempts=attempts, elapsed=elapsed, url=prober.target)

@@ -228,7 +228,11 @@ class Invite:
         return self.clock() - self.start
 
     def out_of_time(self):
-        return self.elapsed() + self.interval > self.timeout
+        return self.elapsed() >= self.timeout
+
+    def pause(self):
+        # The last pause is shortened so that one look happens at the deadline.
+        self.sleep(max(0, min(self.interval, self.timeout - self.elapsed())))
 
     # -- steps -----------------------------------------------------------
     def find_job(self):
@@ -254,7 +258,7 @@ class Invite:
                 self.skip("A Job of CronJob {0}/{1}".format(self.namespace, cronjob))
             if self.out_of_time():
                 self.fail("No Job of CronJob {0}/{1} appeared within {2}s".format(self.namespace, cronjob, self.timeout))
-            self.sleep(self.interval)
+            self.pause()
 
     def pods(self, job):
         for selector in job_pod_selectors(job):
@@ -292,7 +296,7 @@ class Invite:
                 tail = self.tail_of(pods[0]) if pods else "(no pod)"
                 self.fail("Timed out after {0:.0f}s waiting for Job {1}/{2} to finish ({3}; {4}). Log tail:\n{5}".format(
                     self.elapsed(), self.namespace, name, reason, detail, tail), job=name)
-            self.sleep(self.interval)
+            self.pause()
             job = k8s.get_job(self.client, self.namespace, name)
             if job is None:
                 self.fail("Job {0}/{1} disappeared while waiting for it".format(self.namespace, name), job=name)
@@ -313,7 +317,11 @@ class Invite:
                       "(ttlSecondsAfterFinished too short?)".format(self.namespace, name), job=name)
         pod = succeeded[0]
         pod_name = pod["metadata"]["name"]
-        text = self.read_log(pod)
+        try:
+            text = self.read_log(pod)
+        except CoreException as exc:
+            self.fail("Job {0}/{1} completed but the log of pod {2} could not be read: {3}".format(
+                self.namespace, name, pod_name, to_text(exc)), job=name, pod=pod_name)
         parsed = parse_bootstrap_output(text)
         for warning in parsed["warnings"]:
             self.module.warn(redact(warning))

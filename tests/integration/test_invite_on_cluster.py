@@ -167,3 +167,14 @@ def test_missing_job(ns, kubeconfig):
     r = invite(kubeconfig, check=True, namespace=ns, job="nope").result
     assert r.get("skipped") is True and not r.get("failed"), r
     assert r["invite_url"] is None and "check mode" in r["msg"]
+
+
+def test_stuck_job_times_out_with_pod_state(ns, kubeconfig, batch):
+    body = job_body("boot")
+    body.spec.template.spec.node_selector = {"paperclip.test/no-such-node": "true"}   # never scheduled
+    batch.create_namespaced_job(ns, body)
+    res = invite(kubeconfig, namespace=ns, job="boot", timeout=6, interval=1)
+    r = res.result
+    assert res.failed, r
+    assert r["msg"].startswith("Timed out after 6s waiting for Job {0}/boot".format(ns)), r["msg"]
+    assert "phase Pending" in r["msg"]

@@ -16,12 +16,17 @@ app=$dest/app
 t0=$(date +%s)
 log() { echo "install.sh [$(( $(date +%s) - t0 ))s] $*" >&2; }
 
+# System packages, one apt-get update only when something is missing:
+# postgresql (initdb/pg_ctl for the test clusters); npm (to fetch node@24 and paperclipai).
 pg_initdb() { compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -n 1; }
-if [ -z "$(pg_initdb || true)" ]; then
-  log "installing Debian postgresql"
+pkgs=()
+[ -n "$(pg_initdb || true)" ] || pkgs+=(postgresql)
+command -v npm >/dev/null || pkgs+=(npm)
+if [ "${#pkgs[@]}" -gt 0 ]; then
+  log "installing Debian packages: ${pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >&2
-  apt-get install -y -q postgresql >&2
+  apt-get install -y -q "${pkgs[@]}" >&2
 fi
 initdb=$(pg_initdb)
 [ -x "$initdb" ] || { echo "install.sh: no initdb after installing postgresql" >&2; exit 1; }

@@ -7,7 +7,7 @@ API (keep it stable; tests/integration and tests/e2e depend on it)
 ------------------------------------------------------------------
 
 ``install() -> Install``
-    Runs ``tests/paperclip/install.sh`` (idempotent; cold ~1-2 min, warm <1 s)
+    Runs ``tests/paperclip/install.sh`` (idempotent; cold ~2.5 min, warm <1 s)
     and returns the paths: ``.version``, ``.node``, ``.app_dir``, ``.cli``,
     ``.server``, ``.pg_bindir``. Raises ``HarnessError`` with the script's
     stderr tail if it fails.
@@ -30,7 +30,8 @@ API (keep it stable; tests/integration and tests/e2e depend on it)
     (e.g. ``("--import", <tsx loader>)`` like the container image). With
     ``wait=True`` ``__enter__`` waits for ``status == "ok"``.
     ``.url``, ``.port``, ``.pid``, ``.config_path``, ``.home``, ``.env``,
-    ``.start()``, ``.stop()`` (SIGTERM, SIGKILL after ``stop_timeout``),
+    ``.start()``, ``.stop()`` (SIGTERM, SIGKILL after ``stop_timeout`` = 15 s;
+    normally exits in <1 s, ~10-12 s after a database outage),
     ``.close()`` (stop + delete the temp dir),
     ``.health() -> (status_code, parsed_json_or_None)`` (raises
     ``requests.ConnectionError`` when nothing listens),
@@ -43,7 +44,11 @@ API (keep it stable; tests/integration and tests/e2e depend on it)
     ``paperclipai auth bootstrap-ceo --config .. --base-url ..``; text output;
     note the CLI exits 0 even on errors: read stdout),
     ``.rss_bytes()`` (VmRSS), ``.memory() -> {"VmRSS": bytes, "VmHWM": bytes}``,
-    ``.log_text()`` (server stdout+stderr so far).
+    ``.log_text()`` / ``.log_path`` (server stdout+stderr, JSON lines),
+    ``.cli(*args, env=None) -> CompletedProcess`` (any real ``paperclipai`` command,
+    with the server's environment).
+
+``free_port() -> int``: a free TCP port on 127.0.0.1.
 
 ``parse_bootstrap_output(text) -> dict``
     ``{"invite_url", "token", "expires_at", "claimed", "error"}`` from the CLI

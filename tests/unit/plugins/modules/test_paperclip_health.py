@@ -120,7 +120,8 @@ def test_starting_forever_times_out_with_last_body(fakes, clock, serve):
     assert not ok
     assert "Last HTTP status 200" in res["msg"] and '"status":"starting"' in res["msg"]
     assert "still starting" in res["msg"]
-    assert res["status"] == "starting" and res["attempts"] == 3
+    # Probes at t=0, 4, 8 and one at the deadline (t=9).
+    assert res["status"] == "starting" and res["attempts"] == 4 and clock.sleeps == [4, 4, 1]
 
 
 def test_no_wait_returns_what_it_saw(fakes, clock, serve):

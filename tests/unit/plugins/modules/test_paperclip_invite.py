@@ -254,3 +254,12 @@ def test_expiry_warning_has_no_token(fakes, clock, ns):
     ok, res, module = run(fakes, clock, ns, job="boot")
     assert ok and res["expires_at"] is None and len(module.warnings) == 1
     assert TOKEN not in module.warnings[0]
+
+
+def test_unreadable_log_names_job_and_pod(fakes, clock, ns):
+    ns.add_job("boot", COMPLETE, succeeded=1)
+    ns.add_pod("boot", "boot-abc", CREATED)
+    del ns.logs["boot-abc"]          # e.g. 400 "no logs found for container"
+    ok, res = run(fakes, clock, ns, job="boot")[:2]
+    assert not ok and res["job"] == "boot" and res["pod"] == "boot-abc"
+    assert "completed but the log of pod boot-abc could not be read" in res["msg"]
