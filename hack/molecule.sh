@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# hack/molecule.sh SCENARIO [MOLECULE TEST ARGS...]: `molecule test -s SCENARIO` from
-# the repo root, offline (the scenarios disable the Galaxy dependency step and the
+# hack/molecule.sh SCENARIO [ACTION [ARGS...]]: `molecule ACTION -s SCENARIO` from the
+# repo root (ACTION defaults to test; e.g. converge, verify, destroy while debugging), offline (the scenarios disable the Galaxy dependency step and the
 # prerun install; collections come from .build/collections, made by `make setup`).
 # `make molecule` runs it inside tests/cluster/with-cluster.sh for the default scenario.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-scenario=${1:?usage: hack/molecule.sh SCENARIO [ARGS...]}
+scenario=${1:?usage: hack/molecule.sh SCENARIO [ACTION [ARGS...]]}
 shift
+action=${1:-test}
+[ $# -eq 0 ] || shift
 
 collections=$root/.build/collections
 for c in kubernetes/core paperclip/kubernetes; do
@@ -29,6 +31,6 @@ export ANSIBLE_GALAXY_SERVER=http://127.0.0.1:9/
 cd "$root"
 start=$(date +%s)
 rc=0
-molecule test -s "$scenario" "$@" || rc=$?
-echo "hack/molecule.sh: molecule test -s $scenario exited $rc after $(($(date +%s) - start)) s" >&2
+molecule "$action" -s "$scenario" "$@" || rc=$?
+echo "hack/molecule.sh: molecule $action -s $scenario exited $rc after $(($(date +%s) - start)) s" >&2
 exit "$rc"

@@ -393,8 +393,8 @@ def evaluate_health(http_status, body_text):
                         http_status, truncate(redact(str(body.get("message") or body_text)))))
     if body is not None and _mentions_db_unreachable(body):
         return dict(healthy=False, state="database_unreachable", body=body,
-                    message="Paperclip reports that its database is unreachable (HTTP {0} database_unreachable): {1}".format(
-                        http_status, shown))
+                    message="Paperclip reports that its database is unreachable (HTTP {0} database_unreachable)".format(
+                        http_status))
     if http_status == 403 and body is not None and "hostname is not allowed" in str(body.get("error", "")).lower():
         return dict(healthy=False, state="host_not_allowed", body=body,
                     message="Paperclip refused the Host header (HTTP 403): {0} "

@@ -57,6 +57,7 @@ options:
     description:
       - Value for the HTTP C(Host) header when requesting I(url), for example when
         I(url) is an IP address and Paperclip only allows its public host name.
+      - TLS still connects to, and verifies the certificate for, the host in I(url).
     type: str
   service:
     description:

@@ -303,6 +303,8 @@ class Invite:
 
         pods = self.pods(job)
         if state == "failed":
+            # The newest pod that failed explains it best.
+            pods = [p for p in pods if (p.get("status") or {}).get("phase") == "Failed"] or pods
             if pods:
                 pod = pods[0]["metadata"]["name"]
                 tail = "Log tail of pod {0}:\n{1}".format(pod, self.tail_of(pods[0]))

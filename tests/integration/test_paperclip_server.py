@@ -136,7 +136,9 @@ def test_bootstrap_without_config_says_so_and_exits_0(paperclip_server, tmp_path
 def test_database_unreachable_is_503(paperclip_server, postgres):
     postgres.stop()
     try:
-        code, body = paperclip_server.health()
+        # Poll: under load the first health request right after the stop can take
+        # longer than one request timeout while the server's pool notices.
+        code, body = paperclip_server.wait_health(lambda c, b: c != 200, timeout=60)
         assert code == 503, body
         # The body also carries version/serverVersion/commit.
         assert (body["status"], body["error"]) == ("unhealthy", "database_unreachable"), body

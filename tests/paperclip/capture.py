@@ -116,6 +116,7 @@ def main():
             health("ready-after-claimed", server)
 
             pg.stop()
+            server.wait_health(lambda c, b: c != 200, timeout=60)
             health("db-unreachable", server)
             bootstrap("db-down", server)
             pg.start()

@@ -167,7 +167,8 @@ def test_app_settings_follow_inputs(rendered):
     sts = rendered["default"]["paperclip-statefulset.yaml"]
     container = sts["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "ghcr.io/paperclipai/paperclip:sha-b8725c5"
-    assert container["resources"]["limits"] == {"cpu": "500m", "memory": "1Gi"}
+    assert container["resources"]["limits"] == {"cpu": "500m", "memory": "1536Mi"}
+    assert container["resources"]["requests"]["memory"] == "768Mi"
     assert container["resources"]["requests"]["cpu"] == "50m"
     probe = container["readinessProbe"]["httpGet"]
     assert probe["path"] == "/api/health" and probe["httpHeaders"] == [{"name": "Host", "value": "paperclip.example.com"}]

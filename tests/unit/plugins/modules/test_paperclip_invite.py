@@ -263,3 +263,11 @@ def test_unreadable_log_names_job_and_pod(fakes, clock, ns):
     ok, res = run(fakes, clock, ns, job="boot")[:2]
     assert not ok and res["job"] == "boot" and res["pod"] == "boot-abc"
     assert "completed but the log of pod boot-abc could not be read" in res["msg"]
+
+
+def test_failed_job_tail_comes_from_the_failed_pod(fakes, clock, ns):
+    ns.add_job("boot", FAILED, failed=1)
+    ns.add_pod("boot", "boot-failed", "Error: the real reason\n", phase="Failed", ts="2026-11-27T08:00:01Z")
+    ns.add_pod("boot", "boot-pending", "", phase="Pending", ts="2026-11-27T08:00:09Z")
+    ok, res = run(fakes, clock, ns, job="boot")[:2]
+    assert not ok and res["pod"] == "boot-failed" and "the real reason" in res["msg"]
