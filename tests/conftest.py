@@ -28,6 +28,9 @@ import pytest  # noqa: E402
 
 from tests.support import paperclip as pc  # noqa: E402
 
+# kubeconfig, api_client and namespace: the local control plane (tests/support/cluster.py).
+pytest_plugins = ["tests.support.cluster"]
+
 
 @pytest.fixture(scope="session")
 def paperclip_install() -> pc.Install:
