@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmarks (make bench): how long the collection takes and how much memory it uses.
 
 Measured here, printed as a table and written to artifacts/bench/results.json:
@@ -46,7 +45,7 @@ def timed(fn):
 def bench_render(n):
     work = Path(tempfile.mkdtemp(prefix="pk-bench-render-"))
     hosts = {f"h{i}": {"paperclip_host": f"p{i}.example.com", "paperclip_render_dir": str(work / "out")} for i in range(n)}
-    wall, cpu, _, (rc, output, failures) = timed(lambda: run_playbook("deploy.yml", hosts, work))
+    wall, cpu, _maxrss, (rc, output, failures) = timed(lambda: run_playbook("deploy.yml", hosts, work))
     assert rc == 0 and not failures, output[-3000:]
     return {"hosts": n, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "cpu_s_per_host": round(cpu / n, 1)}
 
@@ -61,7 +60,7 @@ def bench_deploy():
                       "bootstrap_enabled": False}}
     results = {}
     for run in ("first", "idempotent"):
-        wall, _, maxrss, (rc, output, failures) = timed(
+        wall, _cpu, maxrss, (rc, output, failures) = timed(
             lambda: run_playbook("deploy.yml", host, work, extra_env={"KUBECONFIG": kubeconfig}))
         assert rc == 0 and not failures, output[-3000:]
         results[run] = {"wall_s": round(wall, 1), "changed": recap(output)["bench"]["changed"],

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Print the README's variable tables from the roles' meta/argument_specs.yml.
 
 `python hack/vars_table.py --write` refreshes README.md between the markers;

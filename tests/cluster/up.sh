@@ -118,7 +118,7 @@ fi
 }
 echo "up.sh: control plane ready after $(elapsed)s" >&2
 
-"$kubectl" --kubeconfig "$kubeconfig" apply -f "$cluster_dir/objects.yaml" >/dev/null
+"$kubectl" --kubeconfig "$kubeconfig" apply -f "$cluster_dir/node.yaml" -f "$cluster_dir/storageclass.yaml" >/dev/null
 "$kubectl" --kubeconfig "$kubeconfig" wait --for=condition=Ready node/kwok-node-0 --timeout=60s >/dev/null
 # Pods cannot be created until the default ServiceAccount exists in a namespace.
 for _ in $(seq 60); do

@@ -56,7 +56,7 @@ CASES = {
 def outcome(tmp_path_factory):
     work = tmp_path_factory.mktemp("bad-input")
     hosts = {name: {**GOOD, **values, "paperclip_render_dir": str(work / "out" / name)}
-             for name, (values, _) in CASES.items()}
+             for name, (values, _message) in CASES.items()}
     rc, output, failures = run_playbook("deploy.yml", hosts, work)
     return work, rc, output, failures
 
@@ -77,5 +77,5 @@ def test_fails_with_message_before_writing(outcome, host):
 
 
 def test_no_secret_in_output(outcome):
-    _, _, output, _ = outcome
+    output = outcome[2]
     assert LEAK not in output
