@@ -6,7 +6,7 @@ Pod Security admission; KWOK nodes), bridged to a real Paperclip server:
 - the bootstrap Job's pod "logs" are the real `auth bootstrap-ceo` output, taken
   from that real server and served by KWOK.
 
-One story, in file order: deploy, idempotence, check and diff mode, rotation with a
+One story, in file order: check mode on a fresh cluster, deploy, idempotence, check and diff mode, rotation with a
 schedule, teardown keeping the data."""
 
 import base64
@@ -62,6 +62,14 @@ def core(api_client):
 def _secret(core, name):
     data = core.read_namespaced_secret(name, NAMESPACE).data or {}
     return {k: base64.b64decode(v).decode() for k, v in data.items()}
+
+
+def test_check_mode_on_a_fresh_cluster_creates_nothing(deploy, core):
+    rc, output, failures = deploy(args=("--check",))
+    assert rc == 0 and not failures, output[-6000:]
+    assert recap(output)["paperclip-test"]["changed"] > 0
+    assert "would be created" in output
+    assert NAMESPACE not in {ns.metadata.name for ns in core.list_namespace().items}
 
 
 def test_deploy_prints_the_invite_from_the_real_cli(deploy, paperclip_server, kubeconfig, state):
