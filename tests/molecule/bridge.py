@@ -84,24 +84,32 @@ def _kubeconfig(arg: str | None) -> str:
 
 # ------------------------------------------------------------------ serve (the daemon)
 
+class _Stop(Exception):
+    """Raised by the SIGTERM/SIGINT handler: unwinds the context managers, which stop
+    the server and PostgreSQL by PID and remove their temp dirs."""
+
+
+def _on_signal(_signum, _frame):
+    raise _Stop
+
+
 def serve(args) -> int:
     state = Path(args.state)
-    stop = {"flag": False}
-
-    def on_term(_signum, _frame):
-        stop["flag"] = True
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
     info = {"status": "starting", "pid": os.getpid(), "namespace": args.namespace,
             "public_url": args.public_url, "kubeconfig": args.kubeconfig}
     try:
         install = pc.install()
         with pc.Postgres(install.pg_bindir) as pg:
+            # Record every PID as soon as it exists, so `stop` can clean up after a crash.
             info.update(pg_pid=pg.pid(), pg_dir=str(pg.dir))
-            with pc.PaperclipServer(install, pg.dsn) as server:
+            _write_json(state, info)
+            with pc.PaperclipServer(install, pg.dsn, wait=False) as server:
                 info.update(url=server.url, server_pid=server.pid, server_dir=str(server.dir),
                             paperclip_version=install.version)
+                _write_json(state, info)
+                server.wait_ok(180)
                 # The real CLI, with the public URL the deployment will have.
                 cli = server.bootstrap_ceo(base_url=args.public_url, expires_hours=72)
                 parsed = pc.parse_bootstrap_output(cli.stdout)
@@ -111,15 +119,16 @@ def serve(args) -> int:
                 info.update(status="ready", invite_url=parsed["invite_url"], expires_at=parsed["expires_at"])
                 _write_json(state, info)
                 print(f"bridge: ready, server {server.url} (pid {server.pid}), postgres pid {pg.pid()}", flush=True)
-                while not stop["flag"]:
-                    time.sleep(0.5)
-                print("bridge: stopping", flush=True)
-    except BaseException as exc:  # noqa: BLE001 - report any failure to the waiting parent
+                while True:
+                    time.sleep(1)
+    except _Stop:
+        print("bridge: stopped", flush=True)
+        return 0
+    except Exception as exc:  # noqa: BLE001 - report any failure to the waiting parent
         info.update(status="error", error=f"{type(exc).__name__}: {exc}")
         _write_json(state, info)
         print(f"bridge: {info['error']}", flush=True)
         return 1
-    return 0
 
 
 # ------------------------------------------------------------------ start / stop
@@ -150,17 +159,16 @@ def start(args) -> int:
         if (info and info.get("status") == "error") or proc.poll() is not None:
             break
         time.sleep(0.5)
-    # Failed or timed out: stop whatever started, show why.
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+    # Failed or timed out: stop whatever started (by the PIDs recorded so far), show why.
     info = _read_json(state) or {}
     tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
-    state.unlink(missing_ok=True)
+    if not info:
+        _write_json(state, {"pid": proc.pid, "namespace": args.namespace, "kubeconfig": kubeconfig})
+    stop(args)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
     print(f"bridge: did not become ready in {START_TIMEOUT}s: {info.get('error', 'timeout')}\n{tail}",
           file=sys.stderr)
     return 1
