@@ -12,8 +12,9 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from kwok_logs import serve_logs, serve_pod_logs, stop_serving_logs
+from tests.support.cluster import FAKE_IMAGE, job_manifest
 
-IMAGE = "registry.invalid/paperclip-test:1"  # never pulled: KWOK fakes the containers
+IMAGE = FAKE_IMAGE
 
 
 def wait_for(what: str, check, timeout: float = 60, interval: float = 0.5):
@@ -61,22 +62,6 @@ def served_logs(core: client.CoreV1Api, namespace: str, pod: str, container: str
 def job_condition(batch: client.BatchV1Api, namespace: str, name: str, kind: str) -> bool:
     job = batch.read_namespaced_job(name, namespace)
     return any(c.type == kind and c.status == "True" for c in job.status.conditions or [])
-
-
-def make_job(name: str, container: str, annotations: dict | None = None) -> client.V1Job:
-    return client.V1Job(
-        metadata=client.V1ObjectMeta(name=name),
-        spec=client.V1JobSpec(
-            backoff_limit=0,
-            template=client.V1PodTemplateSpec(
-                metadata=client.V1ObjectMeta(annotations=annotations),
-                spec=client.V1PodSpec(
-                    restart_policy="Never",
-                    containers=[client.V1Container(name=container, image=IMAGE, command=["migrate"])],
-                ),
-            ),
-        ),
-    )
 
 
 def test_statefulset_gets_bound_claim_and_ready_pod(api_client, namespace, kubeconfig):
@@ -167,7 +152,7 @@ def test_job_completes_and_serves_configured_logs(api_client, namespace, kubecon
     text = "migration 0001 applied\nmigration finished"
     serve_logs(namespace, "migrate", text, kubeconfig)
     try:
-        batch.create_namespaced_job(namespace, make_job("migrate", "migrate"))
+        batch.create_namespaced_job(namespace, job_manifest("migrate", "migrate"))
         wait_for("job migrate to complete", lambda: job_condition(batch, namespace, "migrate", "Complete"))
         (pod,) = core.list_namespaced_pod(namespace, label_selector="job-name=migrate").items
         assert pod.status.phase == "Succeeded"
@@ -181,7 +166,7 @@ def test_logs_of_pod_without_configured_logs_is_an_error(api_client, namespace):
     """Documented behaviour: no ClusterLogs/Logs for a pod -> kwok answers with
     an error, which the apiserver passes on (no hang, no empty success)."""
     batch, core = client.BatchV1Api(api_client), client.CoreV1Api(api_client)
-    batch.create_namespaced_job(namespace, make_job("quiet", "quiet"))
+    batch.create_namespaced_job(namespace, job_manifest("quiet", "quiet"))
     wait_for("job quiet to complete", lambda: job_condition(batch, namespace, "quiet", "Complete"))
     (pod,) = core.list_namespaced_pod(namespace, label_selector="job-name=quiet").items
     with pytest.raises(ApiException) as err:
@@ -191,7 +176,7 @@ def test_logs_of_pod_without_configured_logs_is_an_error(api_client, namespace):
 
 def test_job_with_fail_annotation_fails(api_client, namespace):
     batch, core = client.BatchV1Api(api_client), client.CoreV1Api(api_client)
-    batch.create_namespaced_job(namespace, make_job("broken", "migrate", {"kwok.paperclip.test/fail": "true"}))
+    batch.create_namespaced_job(namespace, job_manifest("broken", "migrate", fail=True))
     wait_for("job broken to fail", lambda: job_condition(batch, namespace, "broken", "Failed"))
     assert not job_condition(batch, namespace, "broken", "Complete")
     (pod,) = core.list_namespaced_pod(namespace, label_selector="job-name=broken").items
@@ -250,7 +235,7 @@ def test_server_side_apply_of_invalid_object_is_rejected(api_client, namespace):
 
 def test_job_template_is_immutable(api_client, namespace):
     batch = client.BatchV1Api(api_client)
-    batch.create_namespaced_job(namespace, make_job("frozen", "migrate"))
+    batch.create_namespaced_job(namespace, job_manifest("frozen", "migrate"))
     patch = {"spec": {"template": {"spec": {"containers": [{"name": "migrate", "image": IMAGE + "-changed"}]}}}}
     with pytest.raises(ApiException) as err:
         batch.patch_namespaced_job("frozen", namespace, patch)

@@ -19,10 +19,10 @@ import pytest
 from kubernetes import client
 
 from kwok_logs import serve_logs, stop_serving_logs
+from tests.support.cluster import job_manifest
 from tests.support.run_module import run_module
 
 INVITE = "paperclip.kubernetes.paperclip_invite"
-IMAGE = "registry.invalid/paperclip-test:1"  # never pulled: KWOK fakes the containers
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "paperclip"
 TOKEN_RE = re.compile(r"pcp_bootstrap_[0-9a-f]{48}")
 
@@ -41,24 +41,8 @@ def plain_url(text: str) -> str:
 
 
 def job_body(name, container="bootstrap", fail=False, owner=None):
-    annotations = {"kwok.paperclip.test/fail": "true"} if fail else None
-    owners = [client.V1OwnerReference(api_version="batch/v1", kind="CronJob", name=owner["name"],
-                                      uid=owner["uid"], controller=True)] if owner else None
-    return client.V1Job(
-        metadata=client.V1ObjectMeta(name=name, owner_references=owners),
-        spec=client.V1JobSpec(
-            backoff_limit=0,
-            template=client.V1PodTemplateSpec(
-                metadata=client.V1ObjectMeta(annotations=annotations),
-                spec=client.V1PodSpec(
-                    restart_policy="Never",
-                    containers=[client.V1Container(
-                        name=container, image=IMAGE,
-                        command=["paperclipai", "auth", "bootstrap-ceo", "--expires-hours", "72"])],
-                ),
-            ),
-        ),
-    )
+    return job_manifest(name, container, ["paperclipai", "auth", "bootstrap-ceo", "--expires-hours", "72"],
+                        fail=fail, owner=owner)
 
 
 @pytest.fixture

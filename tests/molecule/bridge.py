@@ -161,6 +161,8 @@ def start(args) -> int:
         time.sleep(0.5)
     # Failed or timed out: stop whatever started (by the PIDs recorded so far), show why.
     info = _read_json(state) or {}
+    reason = info.get("error") or (f"the serve process exited (rc {proc.returncode})" if proc.poll() is not None
+                                   else f"timeout after {START_TIMEOUT}s")
     tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
     if not info:
         _write_json(state, {"pid": proc.pid, "namespace": args.namespace, "kubeconfig": kubeconfig})
@@ -169,7 +171,7 @@ def start(args) -> int:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
-    print(f"bridge: did not become ready in {START_TIMEOUT}s: {info.get('error', 'timeout')}\n{tail}",
+    print(f"bridge: not ready ({reason}); log tail:\n{tail}",
           file=sys.stderr)
     return 1
 

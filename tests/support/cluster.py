@@ -23,6 +23,32 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "cluster"))
 
 
+# Never pulled: KWOK fakes the containers.
+FAKE_IMAGE = "registry.invalid/paperclip-test:1"
+FAIL_ANNOTATION = {"kwok.paperclip.test/fail": "true"}
+
+
+def job_manifest(name: str, container: str, command=("migrate",), fail: bool = False,
+                 owner: dict | None = None) -> client.V1Job:
+    """A one-pod Job for KWOK: it completes, or fails with exit code 1 when `fail`;
+    `owner` ({"name", "uid"}) makes it a CronJob's Job."""
+    owners = [client.V1OwnerReference(api_version="batch/v1", kind="CronJob", name=owner["name"],
+                                      uid=owner["uid"], controller=True)] if owner else None
+    return client.V1Job(
+        metadata=client.V1ObjectMeta(name=name, owner_references=owners),
+        spec=client.V1JobSpec(
+            backoff_limit=0,
+            template=client.V1PodTemplateSpec(
+                metadata=client.V1ObjectMeta(annotations=FAIL_ANNOTATION if fail else None),
+                spec=client.V1PodSpec(
+                    restart_policy="Never",
+                    containers=[client.V1Container(name=container, image=FAKE_IMAGE, command=list(command))],
+                ),
+            ),
+        ),
+    )
+
+
 @pytest.fixture(scope="session")
 def kubeconfig() -> str:
     """Path of the local cluster's kubeconfig; fails if it is not reachable."""
