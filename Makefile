@@ -50,7 +50,7 @@ molecule: setup
 
 molecule-kind:
 	@echo "molecule/kind needs Docker, kind and network access to container registries;" >&2
-	@echo "none of these exist on this machine, so it cannot run here. Run: molecule test -s kind" >&2
+	@echo "none of these exist on this machine, so it cannot run here. Run: bash hack/molecule.sh kind" >&2
 	@exit 2
 
 test: lint unit integration e2e molecule

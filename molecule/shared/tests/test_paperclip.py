@@ -10,6 +10,7 @@ import json
 import re
 
 import pytest
+import requests
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
@@ -186,10 +187,15 @@ def test_stored_invite_points_at_the_public_url(instance, core, ephemeral):
     expires = datetime.datetime.fromisoformat(invite["expires_at"].replace("Z", "+00:00"))
     assert expires > datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1), expires
     # Scenario default: the Job's logs were the bridge's real CLI output, so the stored
-    # invite must be exactly the one the real server created.
+    # invite must be exactly the one the real server created, and that server (on
+    # 127.0.0.1) must still accept it. (kind checks it through the Ingress instead.)
     bridge = ephemeral / "bridge.json"
     if bridge.is_file():
-        assert url == json.loads(bridge.read_text())["invite_url"]
+        info = json.loads(bridge.read_text())
+        assert url == info["invite_url"]
+        token = url[len(prefix):]
+        response = requests.get(f"{info['url']}/api/invites/{token}", timeout=10)
+        assert response.status_code == 200, f"the real server refused the stored invite: HTTP {response.status_code}"
 
 
 # ------------------------------------------------------------------ routing
