@@ -14,6 +14,20 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
 
+def ansible_env(**extra):
+    """The environment every test runs Ansible with: this repo's venv first on PATH,
+    the collections tree made by `make setup`, the repo's ansible.cfg, no colour."""
+    env = dict(os.environ)
+    env.update({
+        "PATH": f"{VENV_BIN}:{env.get('PATH', '')}",
+        "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".build" / "collections"),
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+    })
+    env.update(extra)
+    return env
+
+
 def run_playbook(playbook, hosts, workdir, extra_env=None, timeout=900, args=()):
     """Run `playbook` with an inventory of `hosts` (name -> vars).
 
@@ -40,18 +54,13 @@ def run_playbook(playbook, hosts, workdir, extra_env=None, timeout=900, args=())
         "users": [{"name": "u", "user": {"token": "unused"}}],
         "contexts": [{"name": "closed", "context": {"cluster": "closed", "user": "u"}}],
     }))
-    env = dict(os.environ)
-    env.update({
-        "PATH": f"{VENV_BIN}:{env.get('PATH', '')}",
-        "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".build" / "collections"),
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
-        "ANSIBLE_CALLBACK_FORMAT_PRETTY": "false",
-        "ANSIBLE_FORKS": "10",
-        "ANSIBLE_NOCOLOR": "1",
-        "KUBECONFIG": str(kubeconfig),
-    })
-    env.update(extra_env or {})
+    env = ansible_env(
+        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+        ANSIBLE_CALLBACK_FORMAT_PRETTY="false",
+        ANSIBLE_FORKS="10",
+        KUBECONFIG=str(kubeconfig),
+        **(extra_env or {}),
+    )
     proc = subprocess.run(
         [str(VENV_BIN / "ansible-playbook"), "-i", str(inv), *args, str(ROOT / playbook)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,

@@ -10,12 +10,13 @@ the Python interpreter is the repo's venv (it has the kubernetes client).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.ansible_run import ansible_env
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv"
@@ -53,13 +54,7 @@ def run_module(name: str, args: dict, check: bool = False, timeout: float = 600,
                "-e", "ansible_python_interpreter=" + str(VENV / "bin" / "python"), str(playbook)]
         if check:
             cmd.append("--check")
-        run_env = {
-            **os.environ,
-            "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "collections"),
-            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-            "ANSIBLE_NOCOLOR": "1",
-            **(env or {}),
-        }
+        run_env = ansible_env(**(env or {}))
         t0 = time.monotonic()
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=run_env,
                               stdin=subprocess.DEVNULL, check=False)
