@@ -54,13 +54,14 @@ def run_playbook(playbook, hosts, workdir, extra_env=None, timeout=900, args=())
         "users": [{"name": "u", "user": {"token": "unused"}}],
         "contexts": [{"name": "closed", "context": {"cluster": "closed", "user": "u"}}],
     }))
-    env = ansible_env(
-        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
-        ANSIBLE_CALLBACK_FORMAT_PRETTY="false",
-        ANSIBLE_FORKS="10",
-        KUBECONFIG=str(kubeconfig),
+    # extra_env comes last: it may replace the closed-port KUBECONFIG with a real cluster's.
+    env = ansible_env(**{
+        "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+        "ANSIBLE_CALLBACK_FORMAT_PRETTY": "false",
+        "ANSIBLE_FORKS": "10",
+        "KUBECONFIG": str(kubeconfig),
         **(extra_env or {}),
-    )
+    })
     proc = subprocess.run(
         [str(VENV_BIN / "ansible-playbook"), "-i", str(inv), *args, str(ROOT / playbook)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
