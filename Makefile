@@ -11,7 +11,7 @@ export KUBECONFIG_TEST := $(ROOT)/.cluster/kubeconfig
 PYTEST := $(VENV)/bin/python -m pytest
 
 .PHONY: setup lint unit cluster-up cluster-down print-kubeconfig print-kubectl \
-        integration e2e molecule molecule-kind test bench deploy build clean
+        integration e2e molecule molecule-kind lifecycle test bench deploy build clean
 
 setup:
 	@bash hack/setup.sh
@@ -25,7 +25,7 @@ unit: setup
 build: setup
 	ansible-galaxy collection build --force --output-path .build/dist .
 
-cluster-up:
+cluster-up: setup
 	bash tests/cluster/up.sh
 
 cluster-down:
@@ -53,15 +53,24 @@ molecule-kind:
 	@echo "none of these exist on this machine, so it cannot run here. Run: bash hack/molecule.sh kind" >&2
 	@exit 2
 
-test: lint unit integration e2e molecule
+# Starts and stops its own cluster: checks that cluster-down leaves nothing behind.
+lifecycle: setup
+	$(PYTEST) -q tests/lifecycle
+
+# The three cluster suites share one cluster start (each target alone starts and
+# stops its own); then lifecycle checks that a stop leaves nothing behind.
+test: lint unit
+	bash tests/cluster/with-cluster.sh $(MAKE) --no-print-directory integration e2e molecule
+	$(MAKE) --no-print-directory lifecycle
 
 bench: setup
 	bash tests/cluster/with-cluster.sh $(VENV)/bin/python benchmarks/run.py
 
-# Deploy against the current kube context with the example inventory (or INVENTORY=...).
+# Deploy against the current kube context with the example inventory (or INVENTORY=...);
+# with no kube context, on the local cluster with the stand-in images (hack/deploy.sh).
 INVENTORY ?= inventory/example.yml
 deploy: setup
-	ansible-playbook -i $(INVENTORY) deploy.yml
+	INVENTORY=$(INVENTORY) bash hack/deploy.sh
 
 clean:
 	rm -rf .build tests/output artifacts

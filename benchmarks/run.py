@@ -2,7 +2,7 @@
 
 Measured here, printed as a table and written to artifacts/bench/results.json:
 - render: deploy.yml in render mode for 1 host and for 10 hosts (forks): wall and CPU seconds;
-- deploy: deploy.yml on the local control plane (KUBECONFIG from tests/cluster/with-cluster.sh),
+- deploy: deploy.yml on the local cluster, pods running on its real node (KUBECONFIG from with-cluster.sh),
   first run and second (idempotent) run, wall seconds and the controller's peak RSS;
 - parse: paperclip_invite's log parser on a 1 MiB log, runs per second.
 
@@ -27,6 +27,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / ".build" / "collections")]
 
 from ansible_collections.paperclip.kubernetes.plugins.module_utils.paperclip import parse_bootstrap_output  # noqa: E402
 from tests.support.ansible_run import recap, run_playbook  # noqa: E402
+from tests.support.cluster import local_images, stand_in_vars  # noqa: E402
 
 GOALS = {"deploy_idempotent_s": 120, "render_cpu_s_per_host": 30, "parse_1mib_ms": 250}
 
@@ -56,8 +57,9 @@ def bench_deploy():
         raise SystemExit("bench: KUBECONFIG is not set; run through `make bench` (tests/cluster/with-cluster.sh)")
     work = Path(tempfile.mkdtemp(prefix="pk-bench-deploy-"))
     namespace = f"pc-bench-{uuid.uuid4().hex[:6]}"
+    # The real node runs the pods: the stand-in images built here (tests/cluster/images).
     host = {"bench": {"paperclip_namespace": namespace, "paperclip_host": "paperclip.bench.test",
-                      "bootstrap_enabled": False}}
+                      "bootstrap_enabled": False, **stand_in_vars(local_images(kubeconfig))}}
     results = {}
     for run in ("first", "idempotent"):
         wall, _cpu, maxrss, (rc, output, failures) = timed(

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd
-# and kwok/kwokctl from the Go module proxy into a cache outside the repo,
+# Build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
+# kubelet, kube-proxy, etcd and kwok/kwokctl from the Go module proxy into a cache outside the repo,
 # keyed by version. A second run with a complete cache returns at once.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -8,7 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.env"
 K8S=${K8S_VERSION}; ETCD=${ETCD_VERSION}; KWOK=${KWOK_VERSION}
 BIN=${KCP_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/paperclip-kubernetes/kcp/$K8S-$ETCD-$KWOK}
-want=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl)
+k8s_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
+want=("${k8s_cmds[@]}" etcd kwok kwokctl)
 
 stages=$BIN/kwok-default-stages.yaml
 
@@ -42,9 +43,9 @@ if [ ! -x "$BIN/kwok" ] || [ ! -x "$BIN/kwokctl" ]; then
     "sigs.k8s.io/kwok/cmd/kwok@$KWOK" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK"
 fi
 
-need_k8s=0
-for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do [ -x "$BIN/$c" ] || need_k8s=1; done
-if [ "$need_k8s" = 1 ]; then
+missing=()
+for c in "${k8s_cmds[@]}"; do [ -x "$BIN/$c" ] || missing+=("$c"); done
+if [ "${#missing[@]}" -gt 0 ]; then
   log "kubernetes $K8S"
   mkdir "$work/k8s"; cd "$work/k8s"
   printf 'module local/k8sbins\n\ngo 1.26.0\n\ngodebug default=go1.26\n' > go.mod
@@ -56,7 +57,7 @@ if [ "$need_k8s" = 1 ]; then
     go mod edit -replace="$m=$m@$sv"
   done < <(sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/.*#\1#p' "$gomod")
   go mod edit -require="k8s.io/kubernetes@$K8S"
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+  for c in "${k8s_cmds[@]}"; do
     go mod edit -tool="k8s.io/kubernetes/cmd/$c"
   done
   go mod tidy >&2
@@ -65,12 +66,13 @@ if [ "$need_k8s" = 1 ]; then
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld="$ld -X $p.gitVersion=$K8S -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
   done
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-    [ -x "$BIN/$c" ] && continue
-    log "  $c"
-    go build -p 2 -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ld" -o "$BIN/$c.tmp" "k8s.io/kubernetes/cmd/$c"
-    mv "$BIN/$c.tmp" "$BIN/$c"
-  done
+  # One `go build` for every missing command: the packages they share are
+  # compiled once (about a third less CPU than one build per command).
+  log "  ${missing[*]}"
+  mkdir "$work/out"
+  go build -p 2 -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ld" -o "$work/out/" \
+    "${missing[@]/#/k8s.io/kubernetes/cmd/}"
+  for c in "${missing[@]}"; do mv "$work/out/$c" "$BIN/$c"; done
 fi
 if [ ! -s "$stages" ]; then
   # kwokctl's default Stages (what it uses when the config has none), taken

@@ -4,6 +4,10 @@ set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# make deploy's port-forward loop (hack/deploy.sh), by its process group.
+if [ -f "$state/port-forward.pid" ]; then kill -- "-$(cat "$state/port-forward.pid")" 2>/dev/null || true; fi
+# The real node first, while the API server can still let the kubelet stop the pods.
+bash "$cluster_dir/node-down.sh"
 mapfile -t pids < <(cluster_pids)
 if [ -x "$BIN/kwokctl" ] && [ -d "$cluster_workdir" ]; then
   # kwokctl stops each component by the PID it recorded and removes the

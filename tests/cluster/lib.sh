@@ -1,5 +1,5 @@
 # Shared paths and settings for the local control plane scripts (sourced).
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # sourced: the settings are used by the scripts that source it
 cluster_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$cluster_dir/../.." && pwd)
 # shellcheck source=tests/cluster/versions.env
@@ -17,9 +17,26 @@ KCP_ETCD_PEER_PORT=${KCP_ETCD_PEER_PORT:-12380}
 KCP_CONTROLLER_MANAGER_PORT=${KCP_CONTROLLER_MANAGER_PORT:-10257}
 KCP_SCHEDULER_PORT=${KCP_SCHEDULER_PORT:-10259}
 KCP_KWOK_PORT=${KCP_KWOK_PORT:-10247}
-# Service ClusterIPs and fake pod IPs. Nothing ever connects to them.
-KCP_SERVICE_CIDR=${KCP_SERVICE_CIDR:-127.240.0.0/16}
+KCP_KUBELET_PORT=${KCP_KUBELET_PORT:-10250}
+# The real node: pods live in network namespaces on our own bridge, with
+# addresses inside 198.18.0.0/15 (RFC 2544 benchmarking space, never routed
+# off this machine). The node's own address is the bridge's (a kubelet
+# refuses a loopback node IP); the API server reaches the kubelet there.
+KCP_BRIDGE=${KCP_BRIDGE:-pckcp0}
+KCP_NODE_NAME=${KCP_NODE_NAME:-paperclip-node}
+KCP_NODE_IP=${KCP_NODE_IP:-198.18.0.1}
+KCP_NODE_POD_SUBNET=${KCP_NODE_POD_SUBNET:-198.18.0.0/24}
+KCP_CLUSTER_CIDR=${KCP_CLUSTER_CIDR:-198.18.0.0/16}
+KCP_SERVICE_CIDR=${KCP_SERVICE_CIDR:-198.19.0.0/16}
+KCP_DNS_IP=${KCP_DNS_IP:-198.19.0.10}
+# The range every rule and check is written against.
+KCP_CONFINED_CIDR=198.18.0.0/15
+# Fake pod IPs of the KWOK node (loopback; nothing ever connects to them).
 KCP_POD_CIDR=${KCP_POD_CIDR:-127.241.0.0/16}
+node_dir=$state/node
+containerd_sock=$node_dir/containerd/containerd.sock
+# Our iptables chain, in the mangle table (FORWARD) and the nat table (POSTROUTING).
+fw_chain=PAPERCLIP-KCP-FWD
 
 # True when the apiserver behind our kubeconfig answers /readyz.
 cluster_ready() {
@@ -31,6 +48,18 @@ cluster_ready() {
 cluster_pids() {
   local f
   for f in "$cluster_workdir"/pids/*.pid; do
+    [ -f "$f" ] && tr -d '[:space:]' <"$f" && echo
+  done
+  return 0
+}
+
+# ctr against the node's containerd, in the CRI namespace.
+node_ctr() { ctr --address "$containerd_sock" --namespace k8s.io "$@"; }
+
+# PIDs of the node's own processes (containerd, kubelet, kube-proxy), one per line.
+node_pids() {
+  local f
+  for f in "$node_dir"/pids/*.pid; do
     [ -f "$f" ] && tr -d '[:space:]' <"$f" && echo
   done
   return 0

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Start the local control plane (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kwok) on 127.0.0.1 with kwokctl's binary runtime and the
-# binaries from build.sh. State lives in $root/.cluster (git-ignored); the
+# Start the local cluster: the control plane (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, kwok) on 127.0.0.1 with kwokctl's
+# binary runtime and the binaries from build.sh, then a real node (containerd,
+# runc, CNI, kubelet, kube-proxy, CoreDNS; node-up.sh) running the images
+# built by images/build.sh. State lives in $root/.cluster (git-ignored); the
 # kubeconfig is $root/.cluster/kubeconfig. A second run while up is a no-op.
 set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
@@ -15,6 +17,8 @@ if cluster_ready; then
   exit 0
 fi
 bash "$cluster_dir/build.sh" >/dev/null
+bash "$cluster_dir/install-node-deps.sh"
+images=$(bash "$cluster_dir/images/build.sh")
 
 kwokctl=$BIN/kwokctl
 kubectl=$BIN/kubectl
@@ -26,6 +30,7 @@ if [ -d "$cluster_workdir" ]; then
   bash "$cluster_dir/down.sh" >&2
 fi
 mkdir -p "$state/logs" "$state/hostpath_pv"
+printf '%s\n' "$images" >"$state/images.txt"
 
 # The in-tree hostPath provisioner hard-codes /tmp/hostpath_pv/<uuid>
 # (pkg/volume/hostpath/host_path.go); point that at .cluster so volume
@@ -69,8 +74,17 @@ componentsPatches:
   # validation rejects (loopback); do not reconcile it.
   - {key: endpoint-reconciler-type, value: none}
   - {key: service-cluster-ip-range, value: $KCP_SERVICE_CIDR}
-  # Reach kwok's kubelet API (logs) by the node's InternalIP 127.0.0.1 only.
+  # Reach kubelets by InternalIP only: the real node's bridge address, and
+  # kwok's kubelet API on 127.0.0.1. The admin certificate authenticates the
+  # API server to the real kubelet (which refuses anonymous requests).
   - {key: kubelet-preferred-address-types, value: InternalIP}
+  - {key: kubelet-client-certificate, value: $cluster_workdir/pki/admin.crt}
+  - {key: kubelet-client-key, value: $cluster_workdir/pki/admin.key}
+- name: kwok-controller
+  extraArgs:
+  # kwok fakes only the nodes annotated as fake, never the real node or its pods.
+  - {key: manage-all-nodes, value: "false"}
+  - {key: manage-nodes-with-annotation-selector, value: kwok.x-k8s.io/node=fake}
 - name: kube-controller-manager
   extraArgs:
   - {key: enable-hostpath-provisioner, value: "true"}
@@ -120,6 +134,12 @@ echo "up.sh: control plane ready after $(elapsed)s" >&2
 
 "$kubectl" --kubeconfig "$kubeconfig" apply -f "$cluster_dir/node.yaml" -f "$cluster_dir/storageclass.yaml" >/dev/null
 "$kubectl" --kubeconfig "$kubeconfig" wait --for=condition=Ready node/kwok-node-0 --timeout=60s >/dev/null
+bash "$cluster_dir/node-up.sh" || {
+  echo "up.sh: the real node did not come up (logs: $node_dir/logs)" >&2
+  bash "$cluster_dir/down.sh" >&2 || true
+  exit 1
+}
+echo "up.sh: real node $KCP_NODE_NAME ready after $(elapsed)s" >&2
 # Pods cannot be created until the default ServiceAccount exists in a namespace.
 for _ in $(seq 60); do
   "$kubectl" --kubeconfig "$kubeconfig" -n default get serviceaccount default >/dev/null 2>&1 && break

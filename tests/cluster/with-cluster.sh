@@ -15,7 +15,9 @@ if ! cluster_ready; then
   trap 'bash "$cluster_dir/down.sh"' EXIT
   bash "$cluster_dir/up.sh"
 fi
-export KUBECONFIG="$kubeconfig" PATH="$BIN:$PATH"
+export KUBECONFIG="$kubeconfig" PATH="$BIN:$PATH" KCP_STATE="$state"
+# What tests need to know about the real node (tests/integration/test_real_node.py).
+export KCP_NODE_NAME KCP_NODE_IP KCP_BRIDGE KCP_CONFINED_CIDR KCP_DNS_IP KCP_SERVICE_CIDR
 
 # Run COMMAND in the background so a signal to this script is handled at once
 # (bash defers traps while a foreground child runs); keep its stdin.

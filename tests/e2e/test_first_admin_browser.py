@@ -10,37 +10,19 @@ Artifacts (git-ignored) in artifacts/e2e/: screenshots and the server's memory.
 """
 
 import json
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.support import paperclip as pc
+from tests.support.browser import claim_invite_and_create_company
 
 ADMIN = {"name": "Browser Admin", "email": "browser-admin@example.com", "password": "Sup3r-Secret-Pass!"}
 COMPANY = "Acme Browser Co"
-TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
 def story():
     return {}
-
-
-@pytest.fixture
-def page(browser, paperclip_server):
-    """A fresh browser context; records every request so we can assert it stayed on loopback."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    ctx.set_default_timeout(TIMEOUT_MS)
-    pg = ctx.new_page()
-    pg.requests_seen = []
-    pg.on("request", lambda r: pg.requests_seen.append(r.url))
-    try:
-        yield pg
-    finally:
-        ctx.close()
-    foreign = [u for u in pg.requests_seen
-               if urlsplit(u).scheme in ("http", "https", "ws", "wss") and urlsplit(u).hostname != "127.0.0.1"]
-    assert not foreign, f"the UI tried to reach non-loopback hosts: {foreign}"
 
 
 def _bootstrap(server) -> dict:
@@ -67,32 +49,7 @@ def test_first_admin_signs_up_accepts_and_creates_company(paperclip_server, page
     code, body = server.health()
     assert (code, body["bootstrapStatus"], body["bootstrapInviteActive"]) == (200, "bootstrap_pending", True)
 
-    page.goto(invite["invite_url"])
-    page.get_by_text("Create your account").wait_for()
-    page.fill("#invite-name", ADMIN["name"])
-    page.fill("#invite-email", ADMIN["email"])
-    page.fill("#invite-password", ADMIN["password"])
-    # "Create account and continue" signs up, then accepts the bootstrap invite.
-    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/api/auth/sign-up/email")) as su, \
-            page.expect_response(lambda r: r.request.method == "POST"
-                                 and r.url.endswith(f"/api/invites/{invite['token']}/accept")) as acc:
-        page.get_by_role("button", name="Create account and continue").click()
-    assert su.value.status == 200, su.value.text()
-    assert acc.value.status == 202, acc.value.text()
-    assert acc.value.json()["bootstrapAccepted"] is True
-
-    # Onboarding, step 1: name the organization (this creates the company).
-    page.wait_for_url("**/onboarding")
-    page.get_by_text("What is the name of your organization?").wait_for()
-    page.screenshot(path=str(artifacts_dir / "01-onboarding.png"))
-    page.get_by_placeholder("e.g. Northwind Labs").fill(COMPANY)
-    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/api/companies")) as cr:
-        page.get_by_role("button", name="Continue").click()
-    assert cr.value.status == 201, cr.value.text()
-    company = cr.value.json()
-    assert company["name"] == COMPANY
-    page.get_by_text("Create your first agent").wait_for()  # onboarding moved on to step 2
-    page.screenshot(path=str(artifacts_dir / "02-company-created.png"))
+    company = claim_invite_and_create_company(page, invite, ADMIN, COMPANY, artifacts_dir)
 
     # Health and API agree.
     code, body = server.health()

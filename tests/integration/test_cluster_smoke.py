@@ -1,5 +1,6 @@
 """Smoke tests of the local control plane (tests/cluster): real apiserver
-admission and validation, real controllers, KWOK-faked pods."""
+admission and validation, real controllers, and pods faked by KWOK on its
+tainted node (the real node has its own tests in test_real_node.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from kwok_logs import serve_logs, serve_pod_logs, stop_serving_logs
-from tests.support.cluster import FAKE_IMAGE, job_manifest
+from tests.support.cluster import FAKE_IMAGE, job_manifest, kwok_pod_spec
 
 IMAGE = FAKE_IMAGE
 
@@ -77,7 +78,7 @@ def test_statefulset_gets_bound_claim_and_ready_pod(api_client, namespace, kubec
                 selector=client.V1LabelSelector(match_labels=labels),
                 template=client.V1PodTemplateSpec(
                     metadata=client.V1ObjectMeta(labels=labels),
-                    spec=client.V1PodSpec(
+                    spec=kwok_pod_spec(
                         containers=[
                             client.V1Container(
                                 name="db",
@@ -91,6 +92,7 @@ def test_statefulset_gets_bound_claim_and_ready_pod(api_client, namespace, kubec
                     client.V1PersistentVolumeClaim(
                         metadata=client.V1ObjectMeta(name="data"),
                         spec=client.V1PersistentVolumeClaimSpec(
+                            storage_class_name="hostpath",
                             access_modes=["ReadWriteOnce"],
                             resources=client.V1VolumeResourceRequirements(requests={"storage": "1Gi"}),
                         ),
@@ -100,7 +102,7 @@ def test_statefulset_gets_bound_claim_and_ready_pod(api_client, namespace, kubec
         ),
     )
     pvc = wait_for("claim data-db-0 to be Bound", lambda: claim_if_bound(core, namespace, "data-db-0"))
-    assert pvc.spec.storage_class_name == "standard"
+    assert pvc.spec.storage_class_name == "hostpath"
     pv = core.read_persistent_volume(pvc.spec.volume_name)
     assert pv.spec.capacity["storage"] == "1Gi"
     # The hostPath provisioner made the volume's directory on this machine.
@@ -129,7 +131,7 @@ def test_deployment_pods_become_ready(api_client, namespace, kubeconfig):
                 selector=client.V1LabelSelector(match_labels=labels),
                 template=client.V1PodTemplateSpec(
                     metadata=client.V1ObjectMeta(labels=labels),
-                    spec=client.V1PodSpec(containers=[client.V1Container(name="web", image=IMAGE)]),
+                    spec=kwok_pod_spec(containers=[client.V1Container(name="web", image=IMAGE)]),
                 ),
             ),
         ),

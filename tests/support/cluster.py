@@ -26,11 +26,20 @@ sys.path.insert(0, str(ROOT / "tests" / "cluster"))
 # Never pulled: KWOK fakes the containers.
 FAKE_IMAGE = "registry.invalid/paperclip-test:1"
 FAIL_ANNOTATION = {"kwok.paperclip.test/fail": "true"}
+# The KWOK node is tainted (tests/cluster/node.yaml): only pods placed there on
+# purpose are faked; every other pod runs for real on the real node.
+KWOK_NODE_SELECTOR = {"type": "kwok"}
+KWOK_TOLERATIONS = [client.V1Toleration(key="kwok.x-k8s.io/node", operator="Exists", effect="NoSchedule")]
+
+
+def kwok_pod_spec(**fields) -> client.V1PodSpec:
+    """A pod spec placed on the KWOK node (its containers are faked, never run)."""
+    return client.V1PodSpec(node_selector=KWOK_NODE_SELECTOR, tolerations=KWOK_TOLERATIONS, **fields)
 
 
 def job_manifest(name: str, container: str, command=("migrate",), fail: bool = False,
                  owner: dict | None = None) -> client.V1Job:
-    """A one-pod Job for KWOK: it completes, or fails with exit code 1 when `fail`;
+    """A one-pod Job on the KWOK node: it completes, or fails with exit code 1 when `fail`;
     `owner` ({"name", "uid"}) makes it a CronJob's Job."""
     owners = [client.V1OwnerReference(api_version="batch/v1", kind="CronJob", name=owner["name"],
                                       uid=owner["uid"], controller=True)] if owner else None
@@ -40,7 +49,7 @@ def job_manifest(name: str, container: str, command=("migrate",), fail: bool = F
             backoff_limit=0,
             template=client.V1PodTemplateSpec(
                 metadata=client.V1ObjectMeta(annotations=FAIL_ANNOTATION if fail else None),
-                spec=client.V1PodSpec(
+                spec=kwok_pod_spec(
                     restart_policy="Never",
                     containers=[client.V1Container(name=container, image=FAKE_IMAGE, command=list(command))],
                 ),
@@ -70,6 +79,31 @@ def kubeconfig() -> str:
     if not version.git_version:
         pytest.fail(f"cluster at KUBECONFIG={path} answered /version without a version: {version}", pytrace=False)
     return path
+
+
+def local_images(kubeconfig: str) -> dict[str, str]:
+    """The images built here and imported into the real node's containerd, by
+    short name ("paperclip-standin", "postgres-standin", "debian-standin", ...),
+    read from the `IMAGE=<ref> <archive>` lines up.sh left in .cluster/images.txt."""
+    listing = Path(kubeconfig).parent / "images.txt"
+    refs = [line.split()[0].removeprefix("IMAGE=") for line in listing.read_text().splitlines()
+            if line.startswith("IMAGE=")]
+    return {ref.rsplit(":", 1)[0].removeprefix("localhost/"): ref for ref in refs}
+
+
+def stand_in_vars(images: dict[str, str]) -> dict[str, str]:
+    """Inventory variables that make the collection use the stand-in images."""
+    return {"paperclip_image": images["paperclip-standin"], "postgres_image": images["postgres-standin"],
+            "postgres_client_image": images["postgres-standin"]}
+
+
+@pytest.fixture(scope="session")
+def images(kubeconfig: str) -> dict[str, str]:
+    """local_images() of the running cluster; fails when up.sh did not start it."""
+    if not (Path(kubeconfig).parent / "images.txt").is_file():
+        pytest.fail(f"no images.txt next to {kubeconfig}: the cluster was not started by tests/cluster/up.sh",
+                    pytrace=False)
+    return local_images(kubeconfig)
 
 
 @pytest.fixture(scope="session")
@@ -102,3 +136,35 @@ def namespace(api_client: client.ApiClient, request: pytest.FixtureRequest):
 
 def pytest_configure(config):  # noqa: D103 - pytest hook
     config.addinivalue_line("markers", "namespace_labels(labels): labels for the namespace fixture")
+
+
+class PortForward:
+    """`kubectl port-forward` to a Service or pod of the local cluster, on
+    127.0.0.1:`local_port` (through the API server and the kubelet, never to a
+    pod address directly). A context manager; stopped by PID on exit."""
+
+    def __init__(self, kubeconfig: str, namespace: str, target: str, remote_port: int, local_port: int):
+        self.argv = ["kubectl", "--kubeconfig", kubeconfig, "-n", namespace, "port-forward", "--address", "127.0.0.1",
+                     target, f"{local_port}:{remote_port}"]
+        self.url = f"http://127.0.0.1:{local_port}"
+        self.proc = None
+
+    def __enter__(self) -> "PortForward":
+        import subprocess
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     stdin=subprocess.DEVNULL)
+        # kubectl prints "Forwarding from 127.0.0.1:<port> -> <port>" once it listens.
+        line = self.proc.stdout.readline()
+        if not line.startswith("Forwarding from"):
+            self.__exit__()
+            raise RuntimeError(f"{' '.join(self.argv[3:])} failed: {line}")
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except Exception:  # noqa: BLE001 - make sure it is gone
+                self.proc.kill()
+                self.proc.wait()

@@ -10,7 +10,6 @@ import json
 import re
 
 import pytest
-import requests
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
@@ -34,6 +33,17 @@ def _decoded(secret: client.V1Secret) -> dict:
 
 def _is_ready(pod: client.V1Pod) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
+
+
+def _through_service_proxy(api, instance, path: str) -> tuple[int, str]:
+    """GET `path` of the instance through the API server's service proxy."""
+    try:
+        resp = client.CoreV1Api(api).connect_get_namespaced_service_proxy_with_path(
+            f"http:{instance.name}:http", instance.namespace, path.lstrip("/"), _preload_content=False,
+            _request_timeout=30)
+        return resp.status, resp.data.decode()
+    except ApiException as exc:
+        return exc.status, exc.body or ""
 
 
 def _owned_by(obj, kind: str, name: str) -> bool:
@@ -178,7 +188,7 @@ def test_namespace_enforces_pod_security_restricted(instance, core):
 
 # ------------------------------------------------------------------ first admin invite
 
-def test_stored_invite_points_at_the_public_url(instance, core, ephemeral):
+def test_stored_invite_points_at_the_public_url(instance, api, core):
     invite = _decoded(core.read_namespaced_secret(f"{instance.name}-bootstrap-invite", instance.namespace))
     url = invite["invite_url"]
     prefix = f"{instance.public_url}/invite/"
@@ -186,16 +196,18 @@ def test_stored_invite_points_at_the_public_url(instance, core, ephemeral):
     assert INVITE_TOKEN_RE.fullmatch(url[len(prefix):]), url
     expires = datetime.datetime.fromisoformat(invite["expires_at"].replace("Z", "+00:00"))
     assert expires > datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1), expires
-    # Scenario default: the Job's logs were the bridge's real CLI output, so the stored
-    # invite must be exactly the one the real server created, and that server (on
-    # 127.0.0.1) must still accept it. (kind checks it through the Ingress instead.)
-    bridge = ephemeral / "bridge.json"
-    if bridge.is_file():
-        info = json.loads(bridge.read_text())
-        assert url == info["invite_url"]
-        token = url[len(prefix):]
-        response = requests.get(f"{info['url']}/api/invites/{token}", timeout=10)
-        assert response.status_code == 200, f"the real server refused the stored invite: HTTP {response.status_code}"
+    # The running instance itself knows the stored invite: asked through the API
+    # server's service proxy (never a connection to a pod or Service address).
+    code, body = _through_service_proxy(api, instance, f"/api/invites/{url[len(prefix):]}")
+    assert code == 200, f"the instance refused the stored invite: HTTP {code} {body[:300]}"
+
+
+def test_instance_is_healthy_and_unclaimed(instance, api):
+    code, body = _through_service_proxy(api, instance, "/api/health")
+    assert code == 200, body[:300]
+    health = json.loads(body)
+    assert (health["status"], health["bootstrapStatus"], health["bootstrapInviteActive"]) == \
+        ("ok", "bootstrap_pending", True), health
 
 
 # ------------------------------------------------------------------ routing

@@ -19,6 +19,7 @@ CASES = {
     "name-long": ({"paperclip_name": "p" * 45}, "paperclip_name must be a DNS label"),
     "url-path": ({"paperclip_public_url": "https://paperclip.example.com/app"}, "paperclip_public_url must be"),
     "url-scheme": ({"paperclip_public_url": "ftp://paperclip.example.com"}, "paperclip_public_url must be"),
+    "url-ip-with-ingress": ({"paperclip_public_url": "http://127.0.0.1:3100"}, "which an Ingress rule cannot"),
     "memory-unit": ({"paperclip_memory_limit": "1 GB"}, "paperclip_memory_limit must be a Kubernetes quantity"),
     "cpu-over-limit": ({"paperclip_cpu_request": "2", "paperclip_cpu_limit": "500m"}, "must not exceed paperclip_cpu_limit"),
     "extra-env-secret": ({"paperclip_extra_env": {"BETTER_AUTH_SECRET": "x"}}, "paperclip_extra_env keys must be"),
