@@ -4,8 +4,14 @@
 # runc and the CNI plugins, the images built here, kubelet, kube-proxy and
 # CoreDNS. Everything lives in .cluster/node; node-down.sh undoes it all.
 set -euo pipefail
-# Any failure: show where, and the end of every node log (down.sh removes them).
-trap 'rc=$?; if [ $rc -ne 0 ]; then echo "node-up.sh: failed (exit $rc) at line $LINENO" >&2; tail -n 15 "$node_dir"/logs/*.log >&2 2>/dev/null; fi' EXIT
+# On failure, show the end of every node log (down.sh removes them).
+on_exit() {
+  local rc=$?
+  [ "$rc" -eq 0 ] && return
+  echo "node-up.sh: failed (exit $rc)" >&2
+  tail -n 15 "$node_dir"/logs/*.log >&2 2>/dev/null
+}
+trap on_exit EXIT
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -60,13 +66,6 @@ if ! iptables -w -t mangle -S "$fw_chain" >/dev/null 2>&1; then
   iptables -w -t mangle -A "$fw_chain" -o "$KCP_BRIDGE" -j DROP
 fi
 iptables -w -t mangle -C FORWARD -j "$fw_chain" 2>/dev/null || iptables -w -t mangle -I FORWARD 1 -j "$fw_chain"
-# And no address translation for pod traffic leaving by any other interface:
-# it ends the nat table's POSTROUTING before kube-proxy's MASQUERADE.
-if ! iptables -w -t nat -S "$fw_chain" >/dev/null 2>&1; then
-  iptables -w -t nat -N "$fw_chain"
-  iptables -w -t nat -A "$fw_chain" -s "$KCP_CONFINED_CIDR" ! -o "$KCP_BRIDGE" -j ACCEPT
-fi
-iptables -w -t nat -C POSTROUTING -j "$fw_chain" 2>/dev/null || iptables -w -t nat -I POSTROUTING 1 -j "$fw_chain"
 echo 1 >/proc/sys/net/bridge/bridge-nf-call-iptables
 echo 1 >/proc/sys/net/ipv4/ip_forward
 
@@ -209,6 +208,17 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 YAML
 start kube-proxy "$BIN/kube-proxy" --config "$node_dir/kube-proxy.yaml" --v 1
 wait_for 60 "kube-proxy healthz" curl -fsS http://127.0.0.1:10256/healthz
+# No address translation for pod traffic leaving by any other interface: our
+# rule ends the nat table's POSTROUTING for it before kube-proxy's MASQUERADE.
+# kube-proxy inserts its jump at the top once; ours goes above it afterwards
+# (kube-proxy only re-adds its jump when it is missing, never reorders).
+wait_for 60 "kube-proxy's nat rules" sh -c "iptables -w -t nat -S POSTROUTING | grep -q KUBE-POSTROUTING"
+if ! iptables -w -t nat -S "$fw_chain" >/dev/null 2>&1; then
+  iptables -w -t nat -N "$fw_chain"
+  iptables -w -t nat -A "$fw_chain" -s "$KCP_CONFINED_CIDR" ! -o "$KCP_BRIDGE" -j ACCEPT
+fi
+while iptables -w -t nat -D POSTROUTING -j "$fw_chain" 2>/dev/null; do :; done
+iptables -w -t nat -I POSTROUTING 1 -j "$fw_chain"
 
 # --- CoreDNS, as a pod ------------------------------------------------------------
 log "CoreDNS"

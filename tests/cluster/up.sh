@@ -132,7 +132,8 @@ fi
 }
 echo "up.sh: control plane ready after $(elapsed)s" >&2
 
-"$kubectl" --kubeconfig "$kubeconfig" apply -f "$cluster_dir/node.yaml" -f "$cluster_dir/storageclass.yaml" >/dev/null
+"$kubectl" --kubeconfig "$kubeconfig" apply -f "$cluster_dir/node.yaml" -f "$cluster_dir/storageclass.yaml" \
+  -f "$cluster_dir/storageclass-hostpath.yaml" >/dev/null
 "$kubectl" --kubeconfig "$kubeconfig" wait --for=condition=Ready node/kwok-node-0 --timeout=60s >/dev/null
 bash "$cluster_dir/node-up.sh" || {
   echo "up.sh: the real node did not come up (logs: $node_dir/logs)" >&2

@@ -10,7 +10,7 @@ here (http://127.0.0.1:<port>).
 
 One story, in file order: check mode on a fresh cluster, deploy, idempotence,
 check and diff mode, rotation (forced, unforced, scheduled), the first admin in
-the browser, persistence across pod deletion, memory, a changed input, a
+the browser, the rotation CronJob on the claimed instance, persistence across pod deletion, memory, a changed input, a
 refused volume change, the claimed instance left alone, teardown keeping the data."""
 
 import base64
@@ -134,9 +134,9 @@ def test_deploy_runs_every_pod_and_prints_the_invite(deploy, core, public_url, s
     assert re.search(r"Expires: \d{4}-\d\d-\d\dT", output), output[-3000:]
     state["invite"] = invite
     # The URL came from the CLI inside the image, through the kubelet's logs of the Job's pod.
-    logs = dict(_job_logs(core, "paperclip-bootstrap-"))
-    assert len(logs) == 1, logs.keys()
-    (text,) = logs.values()
+    logs = [text for _job, text in _job_logs(core, "paperclip-bootstrap-")]
+    assert len(logs) == 1, logs
+    text = logs[0]
     assert "Created bootstrap CEO invite." in text and f"Invite URL: {invite['invite_url']}" in text, text
 
 
@@ -160,7 +160,7 @@ def test_every_pod_ran_for_real_and_objects_are_ready(api_client, core, images, 
         [("wait-for-postgres", 0), ("configure", 0)]
     jobs = client.BatchV1Api(api_client).list_namespaced_job(NAMESPACE).items
     assert any(j.metadata.name.startswith("paperclip-create-db-") and j.status.succeeded for j in jobs)
-    (create_db,) = [text for _, text in _job_logs(core, "paperclip-create-db-")]
+    (create_db,) = [text for _job, text in _job_logs(core, "paperclip-create-db-")]
     assert create_db.strip() in ("database paperclip exists", "database paperclip created"), create_db
     ns = core.read_namespace(NAMESPACE)
     assert ns.metadata.labels["pod-security.kubernetes.io/enforce"] == "restricted"
@@ -276,6 +276,14 @@ def test_first_admin_claims_the_invite_in_a_real_browser(page, forward, state, a
     state["company"] = company
 
 
+def test_rotation_cronjob_on_the_claimed_instance_creates_nothing(api_client, core, forward):
+    # The CronJob's CLI on a claimed instance says so and creates no invite.
+    logs = _run_cronjob_now(api_client, core, "paperclip-bootstrap-rotation-manual-2")
+    assert "Instance already has an admin user" in logs, logs
+    with forward() as pf:
+        assert _health(pf.url)["bootstrapInviteActive"] is False
+
+
 def test_data_survives_deleting_both_pods(api_client, core, forward, state):
     assert state.get("company"), "the browser test did not create the company"
     apps = client.AppsV1Api(api_client)
@@ -339,9 +347,6 @@ def test_refused_volume_change_is_explained_and_nothing_is_lost(deploy, core):
 
 
 def test_claimed_instance_is_left_alone(deploy, api_client, core):
-    # The CronJob's CLI on a claimed instance says so and creates nothing.
-    logs = _run_cronjob_now(api_client, core, "paperclip-bootstrap-rotation-manual-2")
-    assert "Instance already has an admin user" in logs, logs
     batch = client.BatchV1Api(api_client)
     jobs_before = {j.metadata.name for j in batch.list_namespaced_job(NAMESPACE).items}
     rc, output, failures = deploy("playbooks/rotate_invite.yml", bootstrap_rotation_schedule="0 */12 * * *",

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write an OCI image archive (oci-layout, index.json, blobs/sha256/...) from
 root filesystem directories, with the standard library only.
 
@@ -88,8 +87,8 @@ class Owners:
     def __init__(self, specs):
         self.rules = []
         for spec in specs:
-            prefix, _, ids = spec.partition("=")
-            uid, _, gid = ids.partition(":")
+            prefix, ids = spec.split("=", 1)
+            uid, gid = (ids.split(":", 1) + [""])[:2]
             self.rules.append((prefix.strip("/"), int(uid), int(gid or uid)))
 
     def apply(self, ti):
@@ -208,7 +207,7 @@ class LayerAction(argparse.Action):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     p.add_argument("--out", required=True)
     p.add_argument("--ref", required=True, help="full image ref, e.g. localhost/x:1")
     p.add_argument("--config", default="{}", help="image config JSON (Entrypoint, Cmd, Env, ...)")
@@ -255,7 +254,7 @@ def main():
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
                        "digest": cdigest, "size": len(cdata)},
             "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                        "digest": d, "size": s} for _, d, s in descs],
+                        "digest": desc[1], "size": desc[2]} for desc in descs],
         }
         mdigest, mdata = blob(manifest)
         index = {
