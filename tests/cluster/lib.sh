@@ -55,12 +55,3 @@ cluster_pids() {
 
 # ctr against the node's containerd, in the CRI namespace.
 node_ctr() { ctr --address "$containerd_sock" --namespace k8s.io "$@"; }
-
-# PIDs of the node's own processes (containerd, kubelet, kube-proxy), one per line.
-node_pids() {
-  local f
-  for f in "$node_dir"/pids/*.pid; do
-    [ -f "$f" ] && tr -d '[:space:]' <"$f" && echo
-  done
-  return 0
-}

@@ -143,7 +143,10 @@ existing=$(node_ctr images ls -q)
 while read -r ref archive; do
   grep -qxF "$ref" <<<"$existing" && continue
   node_ctr images import "$archive" >/dev/null
-  node_ctr images ls -q | grep -qxF "$ref" || { echo "node-up.sh: $archive did not register $ref" >&2; exit 1; }
+  # Listed into a variable first: `ctr ... | grep -q` under pipefail fails at
+  # random when grep exits early and ctr dies of SIGPIPE.
+  listed=$(node_ctr images ls -q)
+  grep -qxF "$ref" <<<"$listed" || { echo "node-up.sh: $archive did not register $ref" >&2; exit 1; }
 done < <(sed -n 's/^IMAGE=//p' "$state/images.txt")
 
 # --- kubelet -------------------------------------------------------------------

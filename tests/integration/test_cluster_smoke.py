@@ -13,21 +13,9 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from kwok_logs import serve_logs, serve_pod_logs, stop_serving_logs
-from tests.support.cluster import FAKE_IMAGE, job_manifest, kwok_pod_spec
+from tests.support.cluster import FAKE_IMAGE, job_manifest, kwok_pod_spec, wait_for
 
 IMAGE = FAKE_IMAGE
-
-
-def wait_for(what: str, check, timeout: float = 60, interval: float = 0.5):
-    """Poll check() until it returns a truthy value; fail with `what` on timeout."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def claim_if_bound(core: client.CoreV1Api, namespace: str, name: str):

@@ -10,12 +10,13 @@ import ipaddress
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
+
+from tests.support.cluster import wait_for
 
 RESTRICTED_CONTAINER = client.V1SecurityContext(
     run_as_non_root=True, run_as_user=1000, run_as_group=1000, allow_privilege_escalation=False,
@@ -30,17 +31,6 @@ def node_env() -> dict[str, str]:
     if missing:
         pytest.fail(f"{missing} not set: run through tests/cluster/with-cluster.sh", pytrace=False)
     return {k: os.environ[k] for k in keys}
-
-
-def wait_for(what: str, check, timeout: float = 90, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def run_pod(core: client.CoreV1Api, namespace: str, name: str, image: str, script: str,
@@ -123,7 +113,7 @@ def test_service_gets_endpoints_and_resolves_through_coredns(api_client, namespa
     def ready_endpoints():
         slices = discovery.list_namespaced_endpoint_slice(namespace, label_selector="kubernetes.io/service-name=web")
         return [a for s in slices.items for e in (s.endpoints or []) if e.conditions.ready for a in e.addresses]
-    (address,) = wait_for("an endpoint of Service web", ready_endpoints)
+    (address,) = wait_for("an endpoint of Service web", ready_endpoints, timeout=90)
     assert ipaddress.ip_address(address) in ipaddress.ip_network(node_env["KCP_CONFINED_CIDR"])
     cluster_ip = core.read_namespaced_service("web", namespace).spec.cluster_ip
     # A client pod: the name through CoreDNS, the ClusterIP through kube-proxy.

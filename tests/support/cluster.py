@@ -81,6 +81,18 @@ def kubeconfig() -> str:
     return path
 
 
+def wait_for(what: str, check, timeout: float = 60, interval: float = 0.5):
+    """Poll check() until it returns a truthy value; fail with `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
 def local_images(kubeconfig: str) -> dict[str, str]:
     """The images built here and imported into the real node's containerd, by
     short name ("paperclip-standin", "postgres-standin", "debian-standin", ...),
