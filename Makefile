@@ -53,12 +53,13 @@ molecule-kind:
 	@echo "none of these exist on this machine, so it cannot run here. Run: bash hack/molecule.sh kind" >&2
 	@exit 2
 
-# Starts and stops its own cluster: checks that cluster-down leaves nothing behind.
+# Start and stop their own clusters: make deploy with no kube context, and a
+# cluster-up/cluster-down that must leave nothing behind.
 lifecycle: setup
 	$(PYTEST) -q tests/lifecycle
 
 # The three cluster suites share one cluster start (each target alone starts and
-# stops its own); then lifecycle checks that a stop leaves nothing behind.
+# stops its own); then lifecycle (make deploy with no context, a clean stop).
 test: lint unit
 	bash tests/cluster/with-cluster.sh $(MAKE) --no-print-directory integration e2e molecule
 	$(MAKE) --no-print-directory lifecycle
