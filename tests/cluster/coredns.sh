@@ -35,7 +35,8 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:
 subjects: [{kind: ServiceAccount, name: coredns, namespace: kube-system}]
 YAML
 
-token=$(kubectl -n kube-system create token coredns --duration=48h)
+# 30 days: a cluster left running (make deploy) keeps its DNS that long.
+token=$(kubectl -n kube-system create token coredns --duration=720h)
 server=$(kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')
 ca=$(kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')
 if [ -z "$ca" ]; then

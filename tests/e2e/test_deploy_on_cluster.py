@@ -26,7 +26,7 @@ from kubernetes import client
 from tests.support import paperclip as pc
 from tests.support.ansible_run import recap, run_playbook
 from tests.support.browser import claim_invite_and_create_company
-from tests.support.cluster import PortForward, stand_in_vars
+from tests.support.cluster import PortForward, stand_in_vars, wait_for
 
 PUBLIC_HOST = "paperclip.example.test"
 NAMESPACE = f"pc-deploy-{uuid.uuid4().hex[:6]}"
@@ -243,12 +243,9 @@ def _run_cronjob_now(api_client, core, name: str) -> str:
         metadata=client.V1ObjectMeta(name=name, owner_references=[client.V1OwnerReference(
             api_version="batch/v1", kind="CronJob", name=cron.metadata.name, uid=cron.metadata.uid, controller=True)]),
         spec=cron.spec.job_template.spec))
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        job = batch.read_namespaced_job(name, NAMESPACE)
-        if job.status.succeeded or job.status.failed:
-            break
-        time.sleep(1)
+    job = wait_for(f"Job {name} to finish", lambda: (
+        j if (j := batch.read_namespaced_job(name, NAMESPACE)).status.succeeded or j.status.failed else None),
+        timeout=180, interval=1)
     assert job.status.succeeded, job.status
     (logs,) = [text for job_name, text in _job_logs(core, name) if job_name == name]
     return logs
@@ -290,16 +287,13 @@ def test_data_survives_deleting_both_pods(api_client, core, forward, state):
     before = {p.metadata.name: p.metadata.uid for p in core.list_namespaced_pod(NAMESPACE).items}
     for name in ("paperclip-0", "paperclip-postgres-0"):
         core.delete_namespaced_pod(name, NAMESPACE)
-    deadline = time.monotonic() + 420
-    while time.monotonic() < deadline:
+
+    def both_back() -> bool:
         pods = {p.metadata.name: p.metadata.uid for p in core.list_namespaced_pod(NAMESPACE).items}
         ready = all((apps.read_namespaced_stateful_set(n, NAMESPACE).status.ready_replicas or 0) == 1
                     for n in ("paperclip", "paperclip-postgres"))
-        if ready and all(pods.get(n) not in (None, before[n]) for n in ("paperclip-0", "paperclip-postgres-0")):
-            break
-        time.sleep(2)
-    else:
-        pytest.fail("the StatefulSets did not bring both pods back")
+        return ready and all(pods.get(n) not in (None, before[n]) for n in ("paperclip-0", "paperclip-postgres-0"))
+    wait_for("the StatefulSets to bring both pods back, Ready", both_back, timeout=420, interval=2)
     with forward() as pf:
         assert _health(pf.url)["bootstrapStatus"] == "ready"
         api = pc.sign_in(pf.url, ADMIN["email"], ADMIN["password"])
