@@ -76,7 +76,7 @@ def test_pod_from_a_local_image_runs_and_logs_come_from_the_kubelet(api_client, 
     assert pod.spec.node_name == node_env["KCP_NODE_NAME"]
     assert logs.splitlines()[0] == "hello from hello as 1000:1000", logs
     assert ipaddress.ip_address(pod.status.pod_ip) in ipaddress.ip_network(node_env["KCP_CONFINED_CIDR"])
-    # The container really ran: its exit code and start time come from containerd.
+    # The container really ran: its exit code and image digest come from containerd.
     term = pod.status.container_statuses[0].state.terminated
     assert term.exit_code == 0 and term.reason == "Completed"
     assert pod.status.container_statuses[0].image_id.startswith("sha256:") or "@sha256:" in pod.status.container_statuses[0].image_id

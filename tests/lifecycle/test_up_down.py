@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cluster import local_images
+
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = ROOT / "tests" / "cluster"
 STATE = ROOT / ".cluster"
@@ -75,8 +77,7 @@ def test_cluster_up_then_down_leaves_nothing_behind():
         assert running["cgroups"], running
         # A pod in its own network namespace (CoreDNS uses the host's).
         kubectl = [lib("BIN") + "/kubectl", "--kubeconfig", str(STATE / "kubeconfig")]
-        image = next(line.split()[0][6:] for line in (STATE / "images.txt").read_text().splitlines()
-                     if "debian-standin" in line)
+        image = local_images(str(STATE / "kubeconfig"))["debian-standin"]
         sh(*kubectl, "run", "netns-probe", "--image", image, "--image-pull-policy=Never", "--restart=Never",
            "--command", "--", "sleep", "600")
         sh(*kubectl, "wait", "--for=condition=Ready", "pod/netns-probe", "--timeout=120s")

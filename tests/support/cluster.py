@@ -9,6 +9,7 @@ cluster every test here fails loudly instead of being skipped.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -162,7 +163,6 @@ class PortForward:
         self.proc = None
 
     def __enter__(self) -> "PortForward":
-        import subprocess
         self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      stdin=subprocess.DEVNULL)
         # kubectl prints "Forwarding from 127.0.0.1:<port> -> <port>" once it listens.
