@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-ROLES = ["paperclip", "postgres", "storage", "bootstrap"]
+ROLES = ["paperclip", "postgres", "storage", "bootstrap", "backup"]
 BEGIN, END = "<!-- BEGIN VARIABLES (hack/vars_table.py) -->", "<!-- END VARIABLES -->"
 
 

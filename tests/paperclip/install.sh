@@ -5,12 +5,18 @@
 # plus Debian's postgresql when no /usr/lib/postgresql/*/bin/initdb exists.
 # Idempotent: a complete install (stamp file) returns at once.
 # stdout: KEY=VALUE lines with the paths it provides (logs go to stderr).
+# PAPERCLIP_INSTALL_VERSION=<version> installs that paperclipai version instead of
+# PAPERCLIP_VERSION (e.g. PAPERCLIP_PREVIOUS_VERSION for the upgrade tests), into
+# its own paperclip-<that version>/ directory.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=/dev/null
 . "$here/versions.env"
+version=${PAPERCLIP_INSTALL_VERSION:-$PAPERCLIP_VERSION}
+[[ $version =~ ^[0-9]+(\.[0-9]+)*([-+][0-9A-Za-z.-]+)?$ ]] \
+  || { echo "install.sh: bad PAPERCLIP_INSTALL_VERSION '$version'" >&2; exit 1; }
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/paperclip-kubernetes
-dest=${PAPERCLIP_INSTALL_DIR:-$cache/paperclip-$PAPERCLIP_VERSION}
+dest=${PAPERCLIP_INSTALL_DIR:-$cache/paperclip-$version}
 nodedir=$dest/node-$NODE_VERSION
 app=$dest/app
 t0=$(date +%s)
@@ -49,21 +55,21 @@ fi
 nodebin=$nodedir/node_modules/node/bin
 
 if [ ! -f "$app/.complete" ]; then
-  log "installing paperclipai@$PAPERCLIP_VERSION from npm into $app (about 1.4 GB, ~1 min)"
+  log "installing paperclipai@$version from npm into $app (about 1.4 GB, ~1 min)"
   rm -rf "$app"; mkdir -p "$app" "$dest/home"
   # npm itself is the system one, run under Node 24 so install scripts see Node 24.
   (cd "$app" && PATH="$nodebin:$PATH" "${npm_env[@]}" npm init -y >/dev/null \
-     && PATH="$nodebin:$PATH" "${npm_env[@]}" npm install "paperclipai@$PAPERCLIP_VERSION" >&2)
+     && PATH="$nodebin:$PATH" "${npm_env[@]}" npm install "paperclipai@$version" >&2)
   for f in node_modules/paperclipai/dist/index.js node_modules/@paperclipai/server/dist/index.js; do
     [ -f "$app/$f" ] || { echo "install.sh: missing $app/$f after npm install" >&2; exit 1; }
   done
   got=$(cd "$app" && "$nodebin/node" -p 'require("./node_modules/paperclipai/package.json").version')
-  [ "$got" = "$PAPERCLIP_VERSION" ] || { echo "install.sh: installed paperclipai $got, want $PAPERCLIP_VERSION" >&2; exit 1; }
+  [ "$got" = "$version" ] || { echo "install.sh: installed paperclipai $got, want $version" >&2; exit 1; }
   touch "$app/.complete"
 fi
 log "done"
 
-echo "PAPERCLIP_VERSION=$PAPERCLIP_VERSION"
+echo "PAPERCLIP_VERSION=$version"
 echo "PAPERCLIP_NODE=$nodebin/node"
 echo "PAPERCLIP_APP_DIR=$app"
 echo "PAPERCLIP_CLI=$app/node_modules/paperclipai/dist/index.js"

@@ -532,3 +532,15 @@ def invite_summary(base_url: str, token: str) -> tuple[int, dict | None]:
         return r.status_code, r.json()
     except ValueError:
         return r.status_code, None
+
+
+def create_agent(session: requests.Session, company_id: str, name: str) -> dict:
+    """An agent with the `process` adapter (no provider key needed; it is never run here)."""
+    body = {"name": name, "role": "general", "adapterType": "process",
+            "adapterConfig": {"command": "true"}}
+    return _check(session.post(f"{session.base_url}/api/companies/{company_id}/agents", json=body, timeout=30),
+                  200, 201).json()
+
+
+def list_agents(session: requests.Session, company_id: str) -> list:
+    return _check(session.get(f"{session.base_url}/api/companies/{company_id}/agents", timeout=30), 200).json()

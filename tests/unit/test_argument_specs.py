@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-ROLES = ["paperclip", "postgres", "storage", "bootstrap"]
+ROLES = ["paperclip", "postgres", "storage", "bootstrap", "backup"]
 
 
 @pytest.mark.parametrize("role", ROLES)

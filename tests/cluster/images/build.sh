@@ -32,6 +32,10 @@ REF_DEBIAN=localhost/debian-standin:$DEBIAN_SUITE
 REF_POSTGRES=localhost/postgres-standin:$POSTGRES_MAJOR
 REF_PAPERCLIP=localhost/paperclip-standin:$PAPERCLIP_VERSION
 REF_COREDNS=localhost/coredns:$COREDNS_VERSION
+# Repository names of their own on purpose: the tests map images by repository name.
+REF_PAPERCLIP_PREVIOUS=localhost/paperclip-standin-previous:$PAPERCLIP_PREVIOUS_VERSION
+REF_PAPERCLIP_BROKEN=localhost/paperclip-standin-broken:$PAPERCLIP_VERSION
+REF_VERSITYGW=localhost/versitygw:$VERSITYGW_VERSION
 
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
@@ -237,13 +241,17 @@ EOF
 )"
 }
 
+# build_paperclip OUT REF VERSION: the stand-in for Paperclip VERSION (an npm
+# release, which tests/paperclip/install.sh installs into its own cache directory).
 build_paperclip() {
-  local out=$1 w inst node app
-  w=$(workdir)/paperclip
-  inst=$(bash "$repo/tests/paperclip/install.sh")
+  local out=$1 ref=$2 version=$3 w inst node app
+  w=$(workdir)/paperclip-$version
+  inst=$(PAPERCLIP_INSTALL_VERSION=$version bash "$repo/tests/paperclip/install.sh")
   node=$(sed -n 's/^PAPERCLIP_NODE=//p' <<<"$inst")
   app=$(sed -n 's/^PAPERCLIP_APP_DIR=//p' <<<"$inst")
   { [ -x "$node" ] && [ -d "$app/node_modules" ]; } || die "tests/paperclip/install.sh gave no node/app"
+  [ "$(sed -n 's/^PAPERCLIP_VERSION=//p' <<<"$inst")" = "$version" ] \
+    || die "tests/paperclip/install.sh did not install Paperclip $version"
   # One added layer: user node (1000:1000, home /paperclip), node, /app, /paperclip.
   mkdir -p "$w/etc" "$w/usr/local/bin" "$w/app/cli/src" "$w/app/cli/node_modules" "$w/paperclip"
   for f in passwd group shadow gshadow; do cp -a "$BASE/rootfs/etc/$f" "$w/etc/$f"; done
@@ -261,16 +269,26 @@ build_paperclip() {
   #                    node_modules/@paperclipai/server links back to it
   #   cli/src/index.ts imports the published CLI bundle (paperclipai/dist/index.js)
   #   cli/node_modules/tsx -> the tsx already in the server's dependency tree
+  #                           (server/node_modules/tsx, or one linked there, below)
   mv "$w/app/node_modules/@paperclipai/server" "$w/app/server"
   ln -s ../../server "$w/app/node_modules/@paperclipai/server"
-  local tsx=server/node_modules/tsx
+  local tsx=server/node_modules/tsx t
+  if [ ! -e "$w/app/$tsx" ]; then
+    # Releases whose server lists tsx among its devDependencies only (2026.831.1):
+    # server/node_modules/tsx -> the tsx that another package of the tree depends on.
+    t=$(cd "$w/app" && find node_modules -path '*/node_modules/tsx/package.json' | LC_ALL=C sort | sed -n 1p)
+    [ -n "$t" ] || die "no tsx in the npm install of Paperclip $version"
+    mkdir -p "$w/app/server/node_modules"
+    ln -s "../../${t%/package.json}" "$w/app/$tsx"
+    log "$ref: $tsx -> ../../${t%/package.json}"
+  fi
   { [ -f "$w/app/$tsx/dist/cli.mjs" ] && [ -f "$w/app/$tsx/dist/loader.mjs" ]; } || die "no tsx at $tsx"
   ln -s "../../$tsx" "$w/app/cli/node_modules/tsx"
   printf '%s\n' '{"name":"paperclipai-cli-standin","private":true,"type":"module"}' >"$w/app/cli/package.json"
   printf '%s\n' '// Stand-in for the monorepo CLI source: run the CLI that npm publishes.' \
     'import "../../node_modules/paperclipai/dist/index.js";' >"$w/app/cli/src/index.ts"
   chmod -R u=rwX,go=rX "$w/app/cli"
-  oci --out "$out" --ref "$REF_PAPERCLIP" --layer "$BASE/rootfs" --layer "$w" \
+  oci --out "$out" --ref "$ref" --layer "$BASE/rootfs" --layer "$w" \
     --chown /app=1000:1000 --chown /paperclip=1000:1000 --config "$(cat <<EOF
 {"Cmd":["node","--import","./server/node_modules/tsx/dist/loader.mjs","server/dist/index.js"],
  "User":"1000:1000","WorkingDir":"/app",
@@ -279,7 +297,29 @@ build_paperclip() {
         "PAPERCLIP_CONFIG=/paperclip/instances/default/config.json",
         "PAPERCLIP_DEPLOYMENT_MODE=authenticated","PAPERCLIP_DEPLOYMENT_EXPOSURE=private"],
  "ExposedPorts":{"3100/tcp":{}},"Volumes":{"/paperclip":{}},
- "Labels":{"org.opencontainers.image.description":"Paperclip $PAPERCLIP_VERSION from npm on Debian $DEBIAN_SUITE, stand-in for ghcr.io/paperclipai/paperclip, built locally","org.opencontainers.image.version":"$PAPERCLIP_VERSION"}}
+ "Labels":{"org.opencontainers.image.description":"Paperclip $version from npm on Debian $DEBIAN_SUITE, stand-in for ghcr.io/paperclipai/paperclip, built locally","org.opencontainers.image.version":"$version"}}
+EOF
+)"
+}
+
+build_paperclip_current() { build_paperclip "$1" "$REF_PAPERCLIP" "$PAPERCLIP_VERSION"; }
+build_paperclip_previous() { build_paperclip "$1" "$REF_PAPERCLIP_PREVIOUS" "$PAPERCLIP_PREVIOUS_VERSION"; }
+
+# The paperclip-standin archive ($DERIVE_FROM) with only its config changed: the
+# same layers, and a Cmd that says why it fails and exits 1. The collection's
+# StatefulSet gives its own `command: [node, ...]` (so the Cmd never runs there):
+# NODE_OPTIONS makes every node start print the same message and exit 1 before any
+# other code loads. Shell steps (the pod's init containers) still run.
+build_paperclip_broken() {
+  local out=$1 js msg='paperclip-standin-broken: this image fails on purpose (upgrade rollback tests)'
+  [ -s "${DERIVE_FROM:-}" ] || die "paperclip-standin-broken: no paperclip-standin archive to derive from"
+  # An ES module in a data: URL; node's NODE_OPTIONS parser drops '"' and splits at
+  # spaces, hence %22 and %20 (decoded in the URL).
+  js="console.error(%22${msg// /%20}%22);process.exit(1)"
+  oci --out "$out" --ref "$REF_PAPERCLIP_BROKEN" --from "$DERIVE_FROM" \
+    --env "NODE_OPTIONS=--import=data:text/javascript,$js" --config "$(cat <<EOF
+{"Cmd":["/bin/sh","-c","echo '$msg' >&2; exit 1"],
+ "Labels":{"org.opencontainers.image.description":"BROKEN ON PURPOSE, for upgrade rollback tests: the layers of localhost/paperclip-standin:$PAPERCLIP_VERSION, but its Cmd and every node start print an error and exit 1; built locally","org.opencontainers.image.version":"$PAPERCLIP_VERSION"}}
 EOF
 )"
 }
@@ -311,9 +351,45 @@ build_coredns() {
     --config '{"Entrypoint":["/coredns"],"User":"65532:65532","ExposedPorts":{"53/tcp":{},"53/udp":{}},"Labels":{"org.opencontainers.image.description":"CoreDNS built from the Go module proxy, built locally"}}'
 }
 
+versitygw_bin() {
+  local bin=$CACHE/versitygw-bin/$VERSITYGW_VERSION/versitygw tmp
+  if [ ! -x "$bin" ]; then
+    command -v go >/dev/null || die "Go is required to build versitygw"
+    log "versitygw: go install github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+    tmp=$(workdir)/versitygw-gobin
+    mkdir -p "$tmp" "$(dirname "$bin")"
+    (cd "$tmp" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false GOBIN="$tmp" \
+      go install -trimpath -ldflags "-s -w" "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" >&2)
+    mv "$tmp/versitygw" "$bin"
+  fi
+  echo "$bin"
+}
+
+# The real versitygw S3 gateway, posix backend on /data. Its metadata goes to user
+# xattrs, so /data must be on a filesystem that has them (or give VGW_META_SIDECAR).
+# Root credentials: ROOT_ACCESS_KEY and ROOT_SECRET_KEY (required, no default).
+build_versitygw() {
+  local out=$1 w bin
+  bin=$(versitygw_bin)
+  w=$(workdir)/versitygw
+  mkdir -p "$w/rootfs/usr/local/bin" "$w/rootfs/data" "$w/rootfs/tmp"
+  cp "$bin" "$w/rootfs/usr/local/bin/versitygw"
+  chmod 0755 "$w/rootfs/usr/local/bin/versitygw" "$w/rootfs/data"
+  chmod 1777 "$w/rootfs/tmp"
+  oci --out "$out" --ref "$REF_VERSITYGW" --layer "$w/rootfs" --chown /data=65532:65532 --config "$(cat <<EOF
+{"Entrypoint":["/usr/local/bin/versitygw"],"Cmd":["--port",":7070","posix","/data"],
+ "User":"65532:65532","WorkingDir":"/","Env":["PATH=$PATH_DEFAULT"],
+ "ExposedPorts":{"7070/tcp":{}},"Volumes":{"/data":{}},
+ "Labels":{"org.opencontainers.image.description":"versitygw $VERSITYGW_VERSION S3 gateway (posix backend on /data), built locally from the Go module proxy","org.opencontainers.image.version":"$VERSITYGW_VERSION"}}
+EOF
+)"
+}
+
 # --- main -------------------------------------------------------------------
 
 # image NAME REF VERSION base|nobase "BUILD_FN OTHER_FNS..." INPUT_FILES...
+# Sets IMAGE_OUT to the archive. DERIVE_FROM (set for the call) names an archive
+# the image is made from: that name, which carries its own key, joins the key.
 image() {
   local name=$1 ref=$2 version=$3 uses_base=$4 fns=$5; shift 5
   local k out bk='' fn=${fns%% *}
@@ -322,7 +398,7 @@ image() {
     [ -n "${BASE_KEY:-}" ] || BASE_KEY=$(base_key)
     bk=$BASE_KEY
   fi
-  k=$(key "$fns oci" "$*" "$ref" "$version" "$bk" "$PATH_DEFAULT")
+  k=$(key "$fns oci" "$*" "$ref" "$version" "$bk" "$PATH_DEFAULT" "${DERIVE_FROM:-}")
   out=$CACHE/$name-$version-$k.oci.tar
   if [ ! -s "$out" ]; then
     need_host_pkgs
@@ -333,12 +409,20 @@ image() {
     publish "$out.part" "$out" "$name-*.oci.tar"
     log "$ref: done ($(du -h "$out" | cut -f1))"
   fi
+  IMAGE_OUT=$out
   echo "IMAGE=$ref $out"
 }
 
 image pause-standin "$REF_PAUSE" "$PAUSE_TAG" nobase build_pause "$here/pause/pause.c"
 image debian-standin "$REF_DEBIAN" "$DEBIAN_SUITE" base "build_debian chroot_apt"
 image postgres-standin "$REF_POSTGRES" "$POSTGRES_MAJOR" base "build_postgres chroot_apt" "$here/postgres/docker-entrypoint.sh"
-image paperclip-standin "$REF_PAPERCLIP" "$PAPERCLIP_VERSION-node$NODE_VERSION" base build_paperclip
+image paperclip-standin "$REF_PAPERCLIP" "$PAPERCLIP_VERSION-node$NODE_VERSION" base \
+  "build_paperclip_current build_paperclip"
+paperclip_archive=$IMAGE_OUT
 image coredns "$REF_COREDNS" "$COREDNS_VERSION" nobase "build_coredns coredns_bin"
+image paperclip-standin-previous "$REF_PAPERCLIP_PREVIOUS" "$PAPERCLIP_PREVIOUS_VERSION-node$NODE_VERSION" base \
+  "build_paperclip_previous build_paperclip"
+DERIVE_FROM=$paperclip_archive image paperclip-standin-broken "$REF_PAPERCLIP_BROKEN" \
+  "$PAPERCLIP_VERSION-node$NODE_VERSION" nobase build_paperclip_broken
+image versitygw "$REF_VERSITYGW" "$VERSITYGW_VERSION" nobase "build_versitygw versitygw_bin"
 log "done"

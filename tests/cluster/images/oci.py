@@ -3,6 +3,8 @@ root filesystem directories, with the standard library only.
 
     oci.py --out IMG.tar --ref localhost/name:tag --config '{"Cmd": ["/bin/sh"]}' \
         --layer ROOTFS [--diff-layer LOWER UPPER] [--chown /app=1000:1000]
+    oci.py --out IMG.tar --ref localhost/other:tag --from SRC.tar --config '{"Cmd": [...]}' \
+        [--env NAME=VALUE]
 
 Each --layer DIR becomes one uncompressed tar layer holding every entry of DIR.
 Each --diff-layer LOWER UPPER becomes one layer holding what UPPER adds or
@@ -15,6 +17,12 @@ under it (paths as seen in the image). Output is deterministic: same trees,
 same digests, so a base layer shared by several images has one digest.
 The index carries io.containerd.image.name (the full ref) and
 org.opencontainers.image.ref.name (the tag), which `ctr images import` uses.
+
+--from SRC.tar derives an image from another archive of this kind (one manifest):
+its layer blobs are copied byte for byte (same digests), and --config then lists the
+keys of the image config to set (a null value removes the key) and each --env NAME=VALUE
+sets one variable in its Env; the rest of the config (Env, User, WorkingDir, ...) is
+the source's. Nothing is unpacked or rebuilt.
 """
 import argparse
 import hashlib
@@ -196,6 +204,112 @@ def blob(obj):
     return "sha256:" + hashlib.sha256(data).hexdigest(), data
 
 
+def read_source(path):
+    """The config and layer blobs of the one image in OCI archive `path`.
+    Returns (open tarfile, config dict, [(member, digest, size)] of its layers)."""
+    tf = tarfile.open(path, "r:")
+    members = {m.name: m for m in tf.getmembers()}
+
+    def load(name):
+        f = tf.extractfile(members[name])
+        return json.loads(f.read())
+
+    def blob_name(digest):
+        return "blobs/sha256/" + digest.split(":", 1)[1]
+
+    index = load("index.json")
+    if len(index["manifests"]) != 1:
+        sys.exit(f"oci.py: {path}: want one manifest, found {len(index['manifests'])}")
+    manifest = load(blob_name(index["manifests"][0]["digest"]))
+    config = load(blob_name(manifest["config"]["digest"]))
+    layers = []
+    for desc in manifest["layers"]:
+        m = members[blob_name(desc["digest"])]
+        if m.size != desc["size"]:
+            sys.exit(f"oci.py: {path}: layer {desc['digest']} is {m.size} bytes, manifest says {desc['size']}")
+        layers.append((m, desc["digest"], desc["size"]))
+    return tf, config, layers
+
+
+def write_archive(out, ref, arch, config, layers):
+    """Write the OCI archive `out` for image config dict `config` and its layer
+    blobs `layers`: [(open binary file, digest, size)] in stacking order."""
+    tag = ref.rsplit(":", 1)[1] if ":" in ref.rsplit("/", 1)[-1] else "latest"
+    cdigest, cdata = blob(config)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": cdigest, "size": len(cdata)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": digest, "size": size} for _, digest, size in layers],
+    }
+    mdigest, mdata = blob(manifest)
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": mdigest, "size": len(mdata),
+            "platform": {"architecture": arch, "os": "linux"},
+            "annotations": {"io.containerd.image.name": ref,
+                            "org.opencontainers.image.ref.name": tag},
+        }],
+    }
+    tmp_out = out + ".tmp"
+    try:
+        with tarfile.open(tmp_out, "w", format=tarfile.PAX_FORMAT) as tf:
+            tf.copybufsize = BUF
+            add_bytes(tf, "oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+            for d in ("blobs", "blobs/sha256"):
+                ti = tarfile.TarInfo(d)
+                ti.type, ti.mode, ti.uname, ti.gname = tarfile.DIRTYPE, 0o755, "", ""
+                tf.addfile(ti)
+            written = set()
+            for f, digest, size in layers:
+                if digest in written:
+                    continue
+                written.add(digest)
+                ti = tarfile.TarInfo("blobs/sha256/" + digest.split(":")[1])
+                ti.size, ti.mode, ti.uname, ti.gname = size, 0o644, "", ""
+                tf.addfile(ti, f)
+            add_bytes(tf, "blobs/sha256/" + cdigest.split(":")[1], cdata)
+            add_bytes(tf, "blobs/sha256/" + mdigest.split(":")[1], mdata)
+            add_bytes(tf, "index.json", json.dumps(index, indent=2).encode())
+        os.replace(tmp_out, out)
+    finally:
+        if os.path.exists(tmp_out):
+            os.unlink(tmp_out)
+    print(f"oci.py: {ref}: {len(layers)} layer(s), manifest {mdigest}", file=sys.stderr)
+
+
+def derive(a):
+    """--from: the source archive's layers, byte for byte, under a new ref, with
+    --config's keys set in (null: removed from) the source image's config."""
+    tf, config, layers = read_source(a.source)
+    with tf:
+        changes = json.loads(a.config)
+        src_ref = json.loads(tf.extractfile("index.json").read())["manifests"][0].get(
+            "annotations", {}).get("io.containerd.image.name", os.path.basename(a.source))
+        image_config = dict(config.get("config") or {})
+        for k, v in changes.items():
+            if v is None:
+                image_config.pop(k, None)
+            else:
+                image_config[k] = v
+        for spec in a.env:
+            name = spec.split("=", 1)[0] + "="
+            image_config["Env"] = [e for e in image_config.get("Env") or [] if not e.startswith(name)] + [spec]
+        config["config"] = image_config
+        # An empty layer's history entry: the diff_ids stay those of the source.
+        config["history"] = list(config.get("history") or []) + [{
+            "created": EPOCH, "empty_layer": True,
+            "created_by": "oci.py --from " + src_ref + ": config keys " + ", ".join(
+                sorted(set(changes) | ({"Env"} if a.env else set())))}]
+        opened = [(tf.extractfile(m), digest, size) for m, digest, size in layers]
+        write_archive(a.out, a.ref, config.get("architecture", a.arch), config, opened)
+
+
 class LayerAction(argparse.Action):
     def __call__(self, parser, ns, values, option_string=None):
         layers = getattr(ns, "layers", None) or []
@@ -210,16 +324,27 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     p.add_argument("--out", required=True)
     p.add_argument("--ref", required=True, help="full image ref, e.g. localhost/x:1")
-    p.add_argument("--config", default="{}", help="image config JSON (Entrypoint, Cmd, Env, ...)")
+    p.add_argument("--config", default="{}", help="image config JSON (Entrypoint, Cmd, Env, ...); "
+                   "with --from, the keys to change in the source's config (null removes one)")
     p.add_argument("--layer", action=LayerAction, metavar="DIR")
     p.add_argument("--diff-layer", action=LayerAction, nargs=2, metavar=("LOWER", "UPPER"))
+    p.add_argument("--from", dest="source", metavar="ARCHIVE",
+                   help="derive from this OCI archive: same layers, changed config")
+    p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                   help="with --from: set NAME in the source's Env (replacing it if there)")
     p.add_argument("--chown", action="append", default=[], metavar="PREFIX=UID:GID")
     p.add_argument("--arch", default="amd64")
     a = p.parse_args()
     layers = getattr(a, "layers", None)
+    if a.source:
+        if layers or a.chown:
+            p.error("--from takes no --layer, --diff-layer or --chown")
+        derive(a)
+        return
+    if a.env:
+        p.error("--env goes with --from")
     if not layers:
-        p.error("at least one --layer or --diff-layer")
-    tag = a.ref.rsplit(":", 1)[1] if ":" in a.ref.rsplit("/", 1)[-1] else "latest"
+        p.error("at least one --layer or --diff-layer (or --from)")
     owners = Owners(a.chown)
     image_config = json.loads(a.config)
 
@@ -247,50 +372,13 @@ def main():
             "rootfs": {"type": "layers", "diff_ids": diff_ids},
             "history": history,
         }
-        cdigest, cdata = blob(config)
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                       "digest": cdigest, "size": len(cdata)},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                        "digest": desc[1], "size": desc[2]} for desc in descs],
-        }
-        mdigest, mdata = blob(manifest)
-        index = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.index.v1+json",
-            "manifests": [{
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "digest": mdigest, "size": len(mdata),
-                "platform": {"architecture": a.arch, "os": "linux"},
-                "annotations": {"io.containerd.image.name": a.ref,
-                                "org.opencontainers.image.ref.name": tag},
-            }],
-        }
-        tmp_out = a.out + ".tmp"
-        tmps.append(tmp_out)
-        with tarfile.open(tmp_out, "w", format=tarfile.PAX_FORMAT) as tf:
-            tf.copybufsize = BUF
-            add_bytes(tf, "oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
-            for d in ("blobs", "blobs/sha256"):
-                ti = tarfile.TarInfo(d)
-                ti.type, ti.mode, ti.uname, ti.gname = tarfile.DIRTYPE, 0o755, "", ""
-                tf.addfile(ti)
-            written = set()
-            for path, digest, size in descs:
-                if digest in written:
-                    continue
-                written.add(digest)
-                ti = tarfile.TarInfo("blobs/sha256/" + digest.split(":")[1])
-                ti.size, ti.mode, ti.uname, ti.gname = size, 0o644, "", ""
-                with open(path, "rb") as f:
-                    tf.addfile(ti, f)
-            add_bytes(tf, "blobs/sha256/" + cdigest.split(":")[1], cdata)
-            add_bytes(tf, "blobs/sha256/" + mdigest.split(":")[1], mdata)
-            add_bytes(tf, "index.json", json.dumps(index, indent=2).encode())
-        os.replace(tmp_out, a.out)
-        print(f"oci.py: {a.ref}: {len(descs)} layer(s), manifest {mdigest}", file=sys.stderr)
+        files = [open(path, "rb") for path, _, _ in descs]
+        try:
+            write_archive(a.out, a.ref, a.arch, config,
+                          [(f, digest, size) for f, (_, digest, size) in zip(files, descs)])
+        finally:
+            for f in files:
+                f.close()
     finally:
         for t in tmps:
             if os.path.exists(t):
