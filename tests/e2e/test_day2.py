@@ -173,6 +173,19 @@ def test_claim_and_create_a_company_and_an_agent(forward, state):
     assert [c["id"] for c in companies] == [state["company_id"]] and [a["id"] for a in agents] == [state["agent_id"]]
 
 
+def test_measure_an_in_app_backup(forward, state):
+    """Paperclip's own backup (the one the collection turns off when its backups are
+    scheduled), triggered through the real API, for the README's sizing arithmetic."""
+    with forward() as pf:
+        s = pc.sign_in(pf.url, ADMIN["email"], ADMIN["password"])
+        r = s.post(f"{pf.url}/api/instance/database-backups", json={}, timeout=120)
+        assert r.status_code == 201, r.text
+        result = r.json()
+    assert result["backupFile"].startswith("/paperclip/") and result["backupFile"].endswith(".sql.gz"), result
+    assert result["sizeBytes"] > 0
+    state["in_app_bytes"] = result["sizeBytes"]
+
+
 def test_the_cronjob_takes_a_scheduled_dump(play, core, kubeconfig, images, state):
     batch = client.BatchV1Api(core.api_client)
 
@@ -334,7 +347,8 @@ def test_upgrade_to_a_broken_image_stops_with_the_way_back_which_works(play, cor
 
 
 def test_report_durations(state):
-    print(f"\nday-2 durations (s), dump {state.get('dump_bytes')} bytes: {state['durations']}")
+    print(f"\nday-2 durations (s): {state['durations']}; pg_dump custom format {state.get('dump_bytes')} bytes; "
+          f"in-app backup (.sql.gz) {state.get('in_app_bytes')} bytes")
     assert {"backup", "restore", "upgrade", "rollback"} <= set(state["durations"])
 
 

@@ -43,9 +43,11 @@ function explain(err) {
     InvalidAccessKeyId: "the access key id is not known to the S3 server: check backup_s3_credentials_secret",
     XAdminUserNotFound: "the access key id is not known to the S3 server: check backup_s3_credentials_secret",
     SignatureDoesNotMatch: "the secret access key is wrong: check backup_s3_credentials_secret",
-    AccessDenied: `the credentials may not write to ${where}: check the key's policy`,
+    AccessDenied: `the credentials may not use ${where}: check the key's policy`,
   };
-  const hint = hints[name] || (status === 403 ? hints.AccessDenied : "");
+  const refused = `the S3 server refused the credentials (a wrong key, or no permission on ${where}): `
+    + "check backup_s3_credentials_secret and the key's policy";
+  const hint = hints[name] || (status === 403 ? refused : "");
   return `${name}${status ? ` (HTTP ${status})` : ""} at ${env.S3_ENDPOINT || "AWS"}: ${hint || err?.message || err}`;
 }
 
@@ -71,6 +73,14 @@ async function upload() {
   const name = readFileSync("/backups/.latest-name", "utf8").trim();
   const file = `/backups/${name}`;
   const bytes = statSync(file).size;
+  const mine = kind(`${env.INSTANCE}-${env.LABEL ? env.LABEL + "-" : ""}`);
+  // A listing first: its error names the problem (bucket, key, secret) precisely,
+  // where a refused streaming upload often comes back as a bare 403.
+  try {
+    await listNames(mine);
+  } catch (err) {
+    fail(1, `cannot list ${where}, so ${name} was not uploaded: ${explain(err)}`);
+  }
   try {
     await client.send(new s3.PutObjectCommand({
       Bucket: bucket, Key: keyOf(name), Body: createReadStream(file), ContentLength: bytes,
@@ -79,7 +89,6 @@ async function upload() {
   } catch (err) {
     fail(1, `upload of ${name} to ${where} failed: ${explain(err)}`);
   }
-  const mine = kind(`${env.INSTANCE}-${env.LABEL ? env.LABEL + "-" : ""}`);
   let names;
   try {
     names = await listNames(mine);
