@@ -17,7 +17,7 @@ import pytest
 from kubernetes import client
 
 from tests.support import paperclip as pc
-from tests.support.ansible_run import run_playbook
+from tests.support.ansible_run import recap, run_playbook
 from tests.support.cluster import PortForward, stand_in_vars, wait_for
 from tests.support.s3 import S3
 
@@ -136,6 +136,11 @@ def test_deploy_with_s3_storage_and_s3_backups(play, core):
     assert env["PAPERCLIP_STORAGE_S3_ENDPOINT"].value == f"http://s3.{NAMESPACE}.svc:7070"
     assert env["AWS_SECRET_ACCESS_KEY"].value_from.secret_key_ref.name == "paperclip-s3"
     assert SECRET_KEY not in output
+    checks = [j for j in client.BatchV1Api(core.api_client).list_namespaced_job(NAMESPACE).items
+              if j.metadata.name.startswith("paperclip-s3-check-")]
+    assert len(checks) == 1 and checks[0].status.succeeded
+    rc, output, failures = play()
+    assert rc == 0 and not failures and recap(output)["s3"]["changed"] == 0, output[-6000:]
 
 
 def test_an_uploaded_image_lands_in_the_bucket_and_reads_back(core, forward, s3, state):
@@ -206,6 +211,27 @@ def test_a_missing_bucket_is_named(play):
     rc, output, _f = play("playbooks/backup.yml", backup_s3_bucket="no-such-bucket")
     assert rc != 0, output[-4000:]
     assert "bucket no-such-bucket does not exist: create it or fix backup_s3_bucket" in output, output[-4000:]
+
+
+def test_a_missing_bucket_or_wrong_key_stops_the_deploy_before_the_app(play, core, forward, state):
+    """Paperclip answers a bare HTTP 500 "Internal server error" at the first upload
+    (seen here); the storage role's check names the setting at deploy instead."""
+    uid = core.read_namespaced_pod("paperclip-0", NAMESPACE).metadata.uid
+    app_secret = core.read_namespaced_secret("paperclip-s3", NAMESPACE).data
+    rc, output, _f = play(storage_s3_bucket="no-such-bucket")
+    assert rc != 0, output[-6000:]
+    assert "The S3 storage settings do not work: listing s3://no-such-bucket/attachments/" in output, output[-4000:]
+    assert "bucket no-such-bucket does not exist: create it or fix storage_s3_bucket" in output
+    rc, output, _f = play(storage_s3_secret_access_key="not-the-secret")
+    assert rc != 0, output[-6000:]
+    assert "the secret access key is wrong: check storage_s3_secret_access_key" in output, output[-4000:]
+    assert "not-the-secret" not in output
+    # The app and its Secret were not touched (the wrong key only reached the check's
+    # own Secret); the right settings deploy again.
+    assert core.read_namespaced_pod("paperclip-0", NAMESPACE).metadata.uid == uid
+    assert core.read_namespaced_secret("paperclip-s3", NAMESPACE).data == app_secret
+    rc, output, failures = play()
+    assert rc == 0 and not failures, output[-6000:]
 
 
 def test_teardown(play, core):
