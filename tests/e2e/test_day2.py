@@ -11,6 +11,7 @@ broken image stops with the rollback commands, and running them restores service
 with the data. Durations are kept in the module state and printed at the end."""
 
 import base64
+import json
 import re
 import shlex
 import subprocess
@@ -88,7 +89,7 @@ def _secret(core, name):
 
 def _kubectl(kubeconfig, *args, check=True, input_text=None):
     proc = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "-n", NAMESPACE, *args], capture_output=True,
-                          text=True, timeout=300, input=input_text)
+                          text=True, timeout=300, input=input_text, check=False)
     assert not check or proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -113,7 +114,6 @@ def _on_backup_volume(kubeconfig, images, script, claim="paperclip-backups"):
                                                 "capabilities": {"drop": ["ALL"]}},
                             "volumeMounts": [{"name": "b", "mountPath": "/backups"}]}],
             "volumes": [{"name": "b", "persistentVolumeClaim": {"claimName": claim}}]}}
-    import json
     _kubectl(kubeconfig, "apply", "-f", "-", input_text=json.dumps(pod))
     try:
         _kubectl(kubeconfig, "wait", "--for=jsonpath={.status.phase}=Succeeded", f"pod/{name}", "--timeout=120s")
@@ -205,13 +205,13 @@ def test_the_cronjob_takes_a_scheduled_dump(play, core, kubeconfig, images, stat
     state["scheduled_dump"], state["dump_bytes"] = m.group(1), int(m.group(2))
     assert m.group(1) in _dumps(kubeconfig, images)
     # Quiet the schedule for the rest of the story (a dump every minute would race the assertions).
-    rc, output, failures, _ = play(backup_schedule="17 3 * * *")
+    rc, output, failures, _secs = play(backup_schedule="17 3 * * *")
     assert rc == 0 and not failures, output[-6000:]
 
 
 def test_restore_refuses_without_confirmation(play, core, apps, state):
     uid = _app_pod(core).metadata.uid
-    rc, output, _f, _ = play("playbooks/restore.yml", args=("-e", "restore_from=latest"))
+    rc, output, _f, _secs = play("playbooks/restore.yml", args=("-e", "restore_from=latest"))
     assert rc != 0 and "set restore_confirm (backup_restore_confirm) to the instance name" in output, output[-4000:]
     assert "-e restore_confirm=paperclip" in output and "Nothing was changed" in output
     _assert_untouched(core, apps, uid)
@@ -219,8 +219,8 @@ def test_restore_refuses_without_confirmation(play, core, apps, state):
 
 def test_restore_of_a_missing_dump_changes_nothing(play, core, apps, state):
     uid = _app_pod(core).metadata.uid
-    rc, output, _f, _ = play("playbooks/restore.yml", args=("-e", "restore_from=paperclip-20000101T000000Z.dump",
-                                                  "-e", "restore_confirm=paperclip"))
+    rc, output, _f, _secs = play("playbooks/restore.yml",
+                                 args=("-e", "restore_from=paperclip-20000101T000000Z.dump", "-e", "restore_confirm=paperclip"))
     assert rc != 0, output[-4000:]
     assert "no dump 'paperclip-20000101T000000Z.dump' in the backup target" in output, output[-4000:]
     assert state["scheduled_dump"] in output  # the message lists what is there
@@ -230,7 +230,7 @@ def test_restore_of_a_missing_dump_changes_nothing(play, core, apps, state):
 def test_restore_of_a_corrupt_dump_changes_nothing(play, core, apps, kubeconfig, images, state):
     uid = _app_pod(core).metadata.uid
     _on_backup_volume(kubeconfig, images, f"head -c 4000 /backups/{state['scheduled_dump']} >/backups/truncated.dump")
-    rc, output, _f, _ = play("playbooks/restore.yml", args=("-e", "restore_from=truncated.dump", "-e", "restore_confirm=paperclip"))
+    rc, output, _f, _secs = play("playbooks/restore.yml", args=("-e", "restore_from=truncated.dump", "-e", "restore_confirm=paperclip"))
     assert rc != 0, output[-4000:]
     assert "truncated.dump is not a complete pg_dump archive (corrupt or truncated); nothing was changed" in output, \
         output[-4000:]
@@ -242,10 +242,10 @@ def test_restore_of_a_corrupt_dump_changes_nothing(play, core, apps, kubeconfig,
 
 def test_data_loss_then_restore_of_the_scheduled_dump(play, core, kubeconfig, forward, state):
     _psql(kubeconfig, "TRUNCATE companies CASCADE")
-    companies, _ = _company_and_agent(forward, state)
+    companies, _agents = _company_and_agent(forward, state)
     assert companies == []
-    rc, output, failures, secs = play("playbooks/restore.yml", args=("-e", f"restore_from={state['scheduled_dump']}",
-                                                           "-e", "restore_confirm=paperclip"))
+    rc, output, failures, secs = play("playbooks/restore.yml",
+                                      args=("-e", f"restore_from={state['scheduled_dump']}", "-e", "restore_confirm=paperclip"))
     state["durations"]["restore"] = secs
     assert rc == 0 and not failures, output[-8000:]
     assert f"Restored {state['scheduled_dump']} into {NAMESPACE}/paperclip" in output
@@ -259,7 +259,7 @@ def test_data_loss_then_restore_of_the_scheduled_dump(play, core, kubeconfig, fo
 
 def test_backup_now_prints_the_location_and_retention_keeps_exactly_n(play, kubeconfig, images, state):
     names = []
-    for _ in range(RETENTION + 1):
+    for _i in range(RETENTION + 1):
         rc, output, failures, secs = play("playbooks/backup.yml")
         assert rc == 0 and not failures, output[-6000:]
         m = re.search(rf"Backup of {NAMESPACE}/paperclip: volume paperclip-backups:/({DUMP_RE}) \((\d+) bytes; (\d+) kept\)",
@@ -291,7 +291,7 @@ def test_a_full_backup_target_fails_clearly(play, core, kubeconfig, images, stat
     path = pv.spec.local.path
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0777", "tmpfs", path], check=True)
     try:
-        rc, output, _f, _ = play("playbooks/backup.yml", backup_volume_claim=claim)
+        rc, output, _f, _secs = play("playbooks/backup.yml", backup_volume_claim=claim)
         assert rc != 0, output[-4000:]
         assert re.search(r"pg_dump of database paperclip failed: target /backups has \S+ free of \S+", output), \
             output[-4000:]
@@ -323,7 +323,7 @@ def test_upgrade_takes_a_pre_upgrade_dump_before_the_new_pod(play, core, images,
 
 def test_upgrade_to_a_broken_image_stops_with_the_way_back_which_works(play, core, images, forward, state):
     good, broken = images["paperclip-standin"], images["paperclip-standin-broken"]
-    rc, output, _f, _ = play("playbooks/upgrade.yml", paperclip_image=broken, paperclip_rollout_timeout=90)
+    rc, output, _f, _secs = play("playbooks/upgrade.yml", paperclip_image=broken, paperclip_rollout_timeout=90)
     assert rc != 0, output[-6000:]
     assert f"The upgrade of {NAMESPACE}/paperclip from {good} to {broken} failed" in output, output[-6000:]
     m = re.search(r"To roll back \(old image, then the pre-upgrade dump restored\): (ansible-playbook playbooks/upgrade.yml .*?"
@@ -334,9 +334,10 @@ def test_upgrade_to_a_broken_image_stops_with_the_way_back_which_works(play, cor
     assert extra["paperclip_image"] == good and extra["restore_from"].startswith("paperclip-pre-upgrade-")
     # The printed command, with this test's inventory and stand-in variables.
     t0 = time.monotonic()
-    rc, output, failures, _ = play("playbooks/upgrade.yml", args=("-e", f"restore_from={extra['restore_from']}",
-                                                        "-e", f"restore_confirm={extra['restore_confirm']}"),
-                                   paperclip_image=extra["paperclip_image"])
+    rc, output, failures, _secs = play("playbooks/upgrade.yml",
+                                       args=("-e", f"restore_from={extra['restore_from']}",
+                                             "-e", f"restore_confirm={extra['restore_confirm']}"),
+                                       paperclip_image=extra["paperclip_image"])
     state["durations"]["rollback"] = round(time.monotonic() - t0, 1)
     assert rc == 0 and not failures, output[-8000:]
     assert f"{broken} -> {good}; health ok" in output, output[-3000:]
@@ -353,6 +354,6 @@ def test_report_durations(state):
 
 
 def test_teardown(play, core):
-    rc, output, failures, _ = play("playbooks/teardown.yml", paperclip_teardown_purge=True)
+    rc, output, failures, _secs = play("playbooks/teardown.yml", paperclip_teardown_purge=True)
     assert rc == 0 and not failures, output[-4000:]
     core.delete_namespace(NAMESPACE)

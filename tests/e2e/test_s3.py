@@ -9,6 +9,7 @@ credentials and a missing bucket give messages that name the setting to fix."""
 import base64
 import re
 import struct
+import subprocess
 import time
 import uuid
 import zlib
@@ -168,7 +169,7 @@ def test_an_uploaded_image_lands_in_the_bucket_and_reads_back(core, forward, s3,
 
 def test_backups_go_to_the_bucket_and_retention_keeps_two(play, s3):
     names = []
-    for _ in range(3):
+    for _i in range(3):
         rc, output, failures = play("playbooks/backup.yml")
         assert rc == 0 and not failures, output[-6000:]
         m = re.search(rf"Backup of {NAMESPACE}/paperclip: s3://{BUCKET}/paperclip-backups/({DUMP_RE}) \((\d+) bytes; "
@@ -184,7 +185,6 @@ def test_backups_go_to_the_bucket_and_retention_keeps_two(play, s3):
 
 
 def test_restore_from_the_bucket(play, kubeconfig, forward, state):
-    import subprocess
     subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "-n", NAMESPACE, "exec", "paperclip-postgres-0", "--",
                     "psql", "-U", "paperclip", "-d", "paperclip", "-c", "TRUNCATE companies CASCADE"], check=True,
                    capture_output=True)

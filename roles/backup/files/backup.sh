@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # shellcheck disable=SC2010  # the names listed are the ones this script writes
 # pg_dump of the instance's database, custom format, to /backups as
 # <instance>-[<label>-]<UTC timestamp>.dump; with KEEP_LOCAL=true (the backup volume)

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # shellcheck disable=SC2010  # the names listed are the ones this script writes
 # Find the dump named by RESTORE_FROM in /backups ("latest", "pre-upgrade",
 # "pre-restore" or a file name), read it through completely, and unless

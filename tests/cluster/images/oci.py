@@ -242,7 +242,7 @@ def write_archive(out, ref, arch, config, layers):
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
                    "digest": cdigest, "size": len(cdata)},
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": digest, "size": size} for _, digest, size in layers],
+                    "digest": digest, "size": size} for _path, digest, size in layers],
     }
     mdigest, mdata = blob(manifest)
     index = {
@@ -372,10 +372,10 @@ def main():
             "rootfs": {"type": "layers", "diff_ids": diff_ids},
             "history": history,
         }
-        files = [open(path, "rb") for path, _, _ in descs]
+        files = [open(path, "rb") for path, _digest, _size in descs]
         try:
             write_archive(a.out, a.ref, a.arch, config,
-                          [(f, digest, size) for f, (_, digest, size) in zip(files, descs)])
+                          [(f, digest, size) for f, (_path, digest, size) in zip(files, descs)])
         finally:
             for f in files:
                 f.close()
