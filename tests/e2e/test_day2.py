@@ -153,9 +153,8 @@ def test_deploy_the_previous_release_with_a_backup_schedule(play, core, kubeconf
     assert cron.spec.schedule == "* * * * *" and cron.spec.concurrency_policy == "Forbid"
     assert core.read_namespaced_persistent_volume_claim("paperclip-backups", NAMESPACE).status.phase == "Bound"
     # With the collection's backups scheduled, Paperclip's own backups are off.
-    config = _secret(core, "paperclip-config")["config.json"]
-    assert '"databaseBackup": {"enabled": false' in config.replace("\n", "").replace("  ", " ") or \
-        re.search(r'"enabled":\s*false', config), config
+    config = json.loads(_secret(core, "paperclip-config")["config.json"])
+    assert config["database"]["backup"]["enabled"] is False, config["database"]["backup"]
     assert _app_pod(core).spec.containers[0].image == images["paperclip-standin-previous"]
     state["instance_secret"] = _secret(core, "paperclip-instance")
     state["invite_token"] = _secret(core, "paperclip-bootstrap-invite")["invite_url"].rsplit("/", 1)[1]
@@ -307,6 +306,8 @@ def test_upgrade_takes_a_pre_upgrade_dump_before_the_new_pod(play, core, images,
     rc, output, failures, secs = play("playbooks/upgrade.yml", paperclip_image=new)
     state["durations"]["upgrade"] = secs
     assert rc == 0 and not failures, output[-8000:]
+    state["first_pre_upgrade"] = re.search(
+        r"pre-upgrade dump volume paperclip-backups:/(paperclip-pre-upgrade-\d{8}T\d{6}Z\.dump)", output).group(1)
     assert f"{images['paperclip-standin-previous']} -> {new}; health ok; pre-upgrade dump volume paperclip-backups:/" \
         "paperclip-pre-upgrade-" in output, output[-3000:]
     batch = client.BatchV1Api(core.api_client)
@@ -342,6 +343,24 @@ def test_upgrade_to_a_broken_image_stops_with_the_way_back_which_works(play, cor
     assert rc == 0 and not failures, output[-8000:]
     assert f"{broken} -> {good}; health ok" in output, output[-3000:]
     assert _app_pod(core).spec.containers[0].image == good
+    companies, agents = _company_and_agent(forward, state)
+    assert companies and agents
+    assert _secret(core, "paperclip-instance") == state["instance_secret"]
+
+
+def test_downgrade_to_the_previous_release_with_the_pre_upgrade_dump(play, core, images, forward, state):
+    """The way back across real migrations (2026.831.1 -> 2026.916.1 and back): the
+    previous image with the dump taken before the upgrade, restored in one transaction."""
+    old = images["paperclip-standin-previous"]
+    t0 = time.monotonic()
+    rc, output, failures, _secs = play("playbooks/upgrade.yml",
+                                       args=("-e", f"restore_from={state['first_pre_upgrade']}",
+                                             "-e", "restore_confirm=paperclip"),
+                                       paperclip_image=old)
+    state["durations"]["downgrade"] = round(time.monotonic() - t0, 1)
+    assert rc == 0 and not failures, output[-8000:]
+    assert f"-> {old}; health ok" in output, output[-3000:]
+    assert _app_pod(core).spec.containers[0].image == old
     companies, agents = _company_and_agent(forward, state)
     assert companies and agents
     assert _secret(core, "paperclip-instance") == state["instance_secret"]

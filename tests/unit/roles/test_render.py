@@ -3,6 +3,7 @@ host each, rendered in one run through paperclip_render_dir) and check them:
 built-in kinds against the Kubernetes 1.36 schemas in strict mode, custom resources
 for their required fields, and no secret value outside a Secret."""
 
+import json
 from pathlib import Path
 
 import kubernetes_validate
@@ -43,6 +44,9 @@ VARIABLE_SETS = {
     },
     "s3-secret": {"storage_object_provider": "s3", "storage_s3_bucket": "assets.example",
                   "storage_s3_credentials_secret": "my-s3", "storage_volume_size": "5Gi"},
+    "backup-volume": {"backup_schedule": "17 3 * * *", "backup_retention": 14},
+    "backup-s3": {"storage_object_provider": "s3", "storage_s3_bucket": "assets.example",
+                  "storage_s3_credentials_secret": "my-s3", "backup_target": "s3", "backup_schedule": "0 * * * *"},
     "ingress-off": {"paperclip_ingress_enabled": False, "paperclip_public_url": "http://paperclip.example.com"},
     "sealos": {"paperclip_platform": "sealos", "paperclip_namespace": "ns-alice", "paperclip_name": "paperclip-ab12cd34",
                "paperclip_host": "paperclip-ab12cd34.cloud.sealos.io", "storage_object_provider": "sealos",
@@ -151,6 +155,27 @@ def test_provider_choices_shape_the_objects(rendered):
     assert ("objectstorage.sealos.io/v1", "ObjectStorageBucket") in kinds["sealos"]
     assert ("app.sealos.io/v1", "App") in kinds["sealos"]
     assert "storage-s3-secret.yaml" not in rendered["s3-secret"]  # user-managed credentials
+
+
+def test_backups_render_a_cronjob_and_turn_in_app_backups_off(rendered):
+    assert "backup-cronjob.yaml" not in rendered["default"]
+    cron = rendered["backup-volume"]["backup-cronjob.yaml"]
+    assert cron["spec"]["schedule"] == "17 3 * * *" and cron["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (dump,) = pod["containers"]
+    assert dump["name"] == "pg-dump" and dump["command"][:2] == ["sh", "-ec"] and "pg_dump --format=custom" in dump["command"][2]
+    assert {e["name"]: e.get("value") for e in dump["env"]}["RETENTION"] == "14"
+    assert pod["volumes"] == [{"name": "dumps", "persistentVolumeClaim": {"claimName": "paperclip-backups"}}]
+    assert rendered["backup-volume"]["backup-pvc.yaml"]["spec"]["resources"]["requests"]["storage"] == "2Gi"
+    s3_pod = rendered["backup-s3"]["backup-cronjob.yaml"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert "backup-pvc.yaml" not in rendered["backup-s3"]
+    assert [c["name"] for c in s3_pod["initContainers"]] == ["pg-dump"] and [c["name"] for c in s3_pod["containers"]] == ["s3-upload"]
+    env = {e["name"]: e for e in s3_pod["containers"][0]["env"]}
+    assert env["S3_BUCKET"]["value"] == "assets.example" and env["S3_PREFIX"]["value"] == "paperclip-backups"
+    assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "my-s3"
+    for host, enabled in (("default", True), ("backup-volume", False)):
+        config = json.loads(rendered[host]["paperclip-config-secret.yaml"]["stringData"]["config.json"])
+        assert config["database"]["backup"]["enabled"] is enabled, host
 
 
 def _app_env(docs):
