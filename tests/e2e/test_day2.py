@@ -23,7 +23,7 @@ from kubernetes import client
 
 from tests.support import paperclip as pc
 from tests.support.ansible_run import run_playbook
-from tests.support.cluster import PortForward, stand_in_vars, wait_for
+from tests.support.cluster import PortForward, served_instance_vars, wait_for
 
 NAMESPACE = f"pc-day2-{uuid.uuid4().hex[:6]}"
 ADMIN = {"name": "Day Two Admin", "email": "day2-admin@example.test", "password": "Day2-Secret-Pass!"}
@@ -56,17 +56,9 @@ def play(kubeconfig, images, state, tmp_path_factory):
 
     def run(playbook="deploy.yml", args=(), **overrides):
         host = {
-            "paperclip_namespace": NAMESPACE,
-            "paperclip_host": "day2.example.test",
-            "paperclip_public_url": f"http://127.0.0.1:{port}",
-            "paperclip_port": port,
-            "paperclip_ingress_enabled": False,
-            **stand_in_vars(images),
+            **served_instance_vars(NAMESPACE, port, images, "day2.example.test"),
             "paperclip_image": images["paperclip-standin-previous"],
             "backup_retention": RETENTION,
-            "postgres_wait_timeout": 300,
-            "paperclip_rollout_timeout": 420,
-            "bootstrap_health_timeout": 300,
             **overrides,
         }
         t0 = time.monotonic()
@@ -135,6 +127,15 @@ def _assert_untouched(core, apps, before_uid):
     assert apps.read_namespaced_stateful_set("paperclip", NAMESPACE).spec.replicas == 1
     pod = _app_pod(core)
     assert pod.metadata.uid == before_uid and pod.status.container_statuses[0].ready
+
+
+def _serving_with_the_data(core, forward, state, image):
+    """Paperclip runs `image`, the admin signs in, the company and the agent are there,
+    and the instance Secret is the one generated at the first deploy."""
+    assert _app_pod(core).spec.containers[0].image == image
+    companies, agents = _company_and_agent(forward, state)
+    assert companies and agents
+    assert _secret(core, "paperclip-instance") == state["instance_secret"]
 
 
 def _company_and_agent(forward, state):
@@ -342,10 +343,7 @@ def test_upgrade_to_a_broken_image_stops_with_the_way_back_which_works(play, cor
     state["durations"]["rollback"] = round(time.monotonic() - t0, 1)
     assert rc == 0 and not failures, output[-8000:]
     assert f"{broken} -> {good}; health ok" in output, output[-3000:]
-    assert _app_pod(core).spec.containers[0].image == good
-    companies, agents = _company_and_agent(forward, state)
-    assert companies and agents
-    assert _secret(core, "paperclip-instance") == state["instance_secret"]
+    _serving_with_the_data(core, forward, state, good)
 
 
 def test_downgrade_to_the_previous_release_with_the_pre_upgrade_dump(play, core, images, forward, state):
@@ -360,10 +358,7 @@ def test_downgrade_to_the_previous_release_with_the_pre_upgrade_dump(play, core,
     state["durations"]["downgrade"] = round(time.monotonic() - t0, 1)
     assert rc == 0 and not failures, output[-8000:]
     assert f"-> {old}; health ok" in output, output[-3000:]
-    assert _app_pod(core).spec.containers[0].image == old
-    companies, agents = _company_and_agent(forward, state)
-    assert companies and agents
-    assert _secret(core, "paperclip-instance") == state["instance_secret"]
+    _serving_with_the_data(core, forward, state, old)
 
 
 def test_report_durations(state):

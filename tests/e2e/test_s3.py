@@ -19,7 +19,7 @@ from kubernetes import client
 
 from tests.support import paperclip as pc
 from tests.support.ansible_run import recap, run_playbook
-from tests.support.cluster import PortForward, stand_in_vars, wait_for
+from tests.support.cluster import PortForward, served_instance_vars, wait_for
 from tests.support.s3 import S3
 
 NAMESPACE = f"pc-s3-{uuid.uuid4().hex[:6]}"
@@ -55,12 +55,7 @@ def play(kubeconfig, images, state, tmp_path_factory):
 
     def run(playbook="deploy.yml", args=(), **overrides):
         host = {
-            "paperclip_namespace": NAMESPACE,
-            "paperclip_host": "s3.example.test",
-            "paperclip_public_url": f"http://127.0.0.1:{port}",
-            "paperclip_port": port,
-            "paperclip_ingress_enabled": False,
-            **stand_in_vars(images),
+            **served_instance_vars(NAMESPACE, port, images, "s3.example.test"),
             "storage_object_provider": "s3",
             "storage_s3_bucket": BUCKET,
             "storage_s3_prefix": "attachments",
@@ -70,9 +65,6 @@ def play(kubeconfig, images, state, tmp_path_factory):
             "storage_s3_secret_access_key": SECRET_KEY,
             "backup_target": "s3",
             "backup_retention": 2,
-            "postgres_wait_timeout": 300,
-            "paperclip_rollout_timeout": 420,
-            "bootstrap_health_timeout": 300,
             **overrides,
         }
         return run_playbook(playbook, {"s3": host}, work, extra_env={"KUBECONFIG": kubeconfig}, args=args)

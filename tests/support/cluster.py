@@ -110,6 +110,25 @@ def stand_in_vars(images: dict[str, str]) -> dict[str, str]:
             "postgres_client_image": images["postgres-standin"]}
 
 
+def served_instance_vars(namespace: str, port: int, images: dict[str, str], host: str) -> dict:
+    """Inventory variables of an e2e instance on the local cluster that the test
+    reaches through a port-forward on 127.0.0.1:`port`: that URL is its public URL,
+    and Paperclip must listen on the same port (it rewrites the port of a loopback
+    public URL to its own). No ingress: no controller here, and an Ingress cannot
+    name 127.0.0.1."""
+    return {
+        "paperclip_namespace": namespace,
+        "paperclip_host": host,
+        "paperclip_public_url": f"http://127.0.0.1:{port}",
+        "paperclip_port": port,
+        "paperclip_ingress_enabled": False,
+        **stand_in_vars(images),
+        "postgres_wait_timeout": 300,
+        "paperclip_rollout_timeout": 420,
+        "bootstrap_health_timeout": 300,
+    }
+
+
 @pytest.fixture(scope="session")
 def images(kubeconfig: str) -> dict[str, str]:
     """local_images() of the running cluster; fails when up.sh did not start it."""

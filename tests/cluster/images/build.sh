@@ -324,19 +324,24 @@ EOF
 )"
 }
 
-coredns_bin() {
-  local bin=$CACHE/coredns-bin/$COREDNS_VERSION/coredns tmp
+# go_bin NAME PACKAGE VERSION: a static binary built from the Go module proxy,
+# cached at $CACHE/NAME-bin/VERSION/NAME (a version bump builds anew).
+go_bin() {
+  local name=$1 pkg=$2 version=$3 bin tmp
+  bin=$CACHE/$name-bin/$version/$name
   if [ ! -x "$bin" ]; then
-    command -v go >/dev/null || die "Go is required to build CoreDNS"
-    log "coredns: go install github.com/coredns/coredns@$COREDNS_VERSION (slow on 2 cores)"
-    tmp=$(workdir)/coredns-gobin
+    command -v go >/dev/null || die "Go is required to build $name"
+    log "$name: go install $pkg@$version (slow on 2 cores)"
+    tmp=$(workdir)/$name-gobin
     mkdir -p "$tmp" "$(dirname "$bin")"
     (cd "$tmp" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false GOBIN="$tmp" \
-      go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION" >&2)
-    mv "$tmp/coredns" "$bin"
+      go install -trimpath -ldflags "-s -w" "$pkg@$version" >&2)
+    mv "$tmp/$name" "$bin"
   fi
   echo "$bin"
 }
+
+coredns_bin() { go_bin coredns github.com/coredns/coredns "$COREDNS_VERSION"; }
 
 build_coredns() {
   local out=$1 w bin
@@ -351,19 +356,7 @@ build_coredns() {
     --config '{"Entrypoint":["/coredns"],"User":"65532:65532","ExposedPorts":{"53/tcp":{},"53/udp":{}},"Labels":{"org.opencontainers.image.description":"CoreDNS built from the Go module proxy, built locally"}}'
 }
 
-versitygw_bin() {
-  local bin=$CACHE/versitygw-bin/$VERSITYGW_VERSION/versitygw tmp
-  if [ ! -x "$bin" ]; then
-    command -v go >/dev/null || die "Go is required to build versitygw"
-    log "versitygw: go install github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
-    tmp=$(workdir)/versitygw-gobin
-    mkdir -p "$tmp" "$(dirname "$bin")"
-    (cd "$tmp" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false GOBIN="$tmp" \
-      go install -trimpath -ldflags "-s -w" "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" >&2)
-    mv "$tmp/versitygw" "$bin"
-  fi
-  echo "$bin"
-}
+versitygw_bin() { go_bin versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"; }
 
 # The real versitygw S3 gateway, posix backend on /data. Its metadata goes to user
 # xattrs, so /data must be on a filesystem that has them (or give VGW_META_SIDECAR).
@@ -419,10 +412,10 @@ image postgres-standin "$REF_POSTGRES" "$POSTGRES_MAJOR" base "build_postgres ch
 image paperclip-standin "$REF_PAPERCLIP" "$PAPERCLIP_VERSION-node$NODE_VERSION" base \
   "build_paperclip_current build_paperclip"
 paperclip_archive=$IMAGE_OUT
-image coredns "$REF_COREDNS" "$COREDNS_VERSION" nobase "build_coredns coredns_bin"
+image coredns "$REF_COREDNS" "$COREDNS_VERSION" nobase "build_coredns coredns_bin go_bin"
 image paperclip-standin-previous "$REF_PAPERCLIP_PREVIOUS" "$PAPERCLIP_PREVIOUS_VERSION-node$NODE_VERSION" base \
   "build_paperclip_previous build_paperclip"
 DERIVE_FROM=$paperclip_archive image paperclip-standin-broken "$REF_PAPERCLIP_BROKEN" \
   "$PAPERCLIP_VERSION-node$NODE_VERSION" nobase build_paperclip_broken
-image versitygw "$REF_VERSITYGW" "$VERSITYGW_VERSION" nobase "build_versitygw versitygw_bin"
+image versitygw "$REF_VERSITYGW" "$VERSITYGW_VERSION" nobase "build_versitygw versitygw_bin go_bin"
 log "done"
