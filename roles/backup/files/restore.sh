@@ -29,9 +29,23 @@ if [ "$CHECK_ONLY" = true ]; then
   echo "RESTORE_CHECKED file=$file"
   exit 0
 fi
-if ! pg_restore --clean --if-exists --no-owner --no-privileges --single-transaction --exit-on-error \
-    --dbname="$DB_NAME" "$dir/$file"; then
-  echo "RESTORE_FAILED pg_restore of $file stopped; its transaction was rolled back, the database is as it was"
+# The schemas the dump holds (and public) are dropped and rebuilt from it, in one
+# transaction with the restore: what a newer release added and the dump does not
+# know goes too, so a downgrade after migrations gets exactly the old schema.
+schemas=$(pg_restore --list "$dir/$file" | awk '$4 == "SCHEMA" && $5 == "-" {print $6}')
+sql=${TMPDIR:-/tmp}/restore.sql
+trap 'rm -f "$sql"' EXIT
+{
+  echo "SET client_min_messages = warning;"
+  for s in public $schemas; do echo "DROP SCHEMA IF EXISTS \"$s\" CASCADE;"; done
+  echo "CREATE SCHEMA public;"
+} >"$sql"
+if ! pg_restore --no-owner --no-privileges --file=- "$dir/$file" >>"$sql"; then
+  echo "RESTORE_FAILED pg_restore could not read $file; nothing was changed"
+  exit 3
+fi
+if ! psql --no-psqlrc --quiet -v ON_ERROR_STOP=1 --single-transaction --dbname="$DB_NAME" --file="$sql" >/dev/null; then
+  echo "RESTORE_FAILED the restore of $file stopped; its transaction was rolled back, the database is as it was"
   exit 1
 fi
 echo "RESTORE_OK file=$file"
