@@ -42,6 +42,21 @@ else
   echo "up.sh: $pv_link is a real directory; provisioned volumes will be created there" >&2
 fi
 
+# KCP_AUDIT=1 (make bench): the API server writes an audit log of every request
+# (metadata only, no bodies) to $cluster_workdir/logs/audit.log, so a benchmark can
+# count the requests of each client. Off by default: the tests do not need it.
+audit_option=
+if [ "${KCP_AUDIT:-0}" = 1 ]; then
+  cat >"$state/audit-policy.yaml" <<'YAML'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+YAML
+  audit_option="kubeAuditPolicy: $state/audit-policy.yaml"
+fi
+
 config=$state/kwok.yaml
 {
   cat <<YAML
@@ -66,6 +81,7 @@ options:
   kwokControllerBinary: $BIN/kwok
   # kwok serves kubectl logs from ClusterLogs/Logs objects created through the API.
   enableCRDs: [ClusterLogs, Logs]
+  $audit_option
 componentsPatches:
 - name: kube-apiserver
   extraArgs:

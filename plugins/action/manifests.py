@@ -1,0 +1,352 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, paperclip.kubernetes contributors
+# MIT License (see galaxy.yml)
+
+"""Action plugin behind paperclip.kubernetes.manifests (documented in plugins/modules/manifests.py).
+
+It runs on the controller, like kubernetes.core's lookup and inventory plugins: the
+collection's hosts are instances reached with connection local, and applying from
+here spares a module process per object (about 0.8 s each, measured: see
+benchmarks/results.md). The cluster is reached with kubernetes.core's client and its
+auth options, so module_defaults for group/kubernetes.core.k8s or
+group/paperclip.kubernetes.paperclip apply here too.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible.plugins.loader import lookup_loader
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.paperclip.kubernetes.plugins.module_utils.manifests_spec import ITEM_DEFAULTS, argspec
+from ansible_collections.paperclip.kubernetes.plugins.plugin_utils import manifests as mf
+
+try:
+    import yaml
+except ImportError:  # ansible-core requires PyYAML; kept for sanity's import test
+    yaml = None
+
+
+def _api_message(exc):
+    body = getattr(exc, "body", None)
+    try:
+        data = json.loads(body) if body else {}
+        message = data.get("message") or body
+    except (TypeError, ValueError):
+        message = body or str(exc)
+    status = getattr(exc, "status", None)
+    return status, ("HTTP {0}: {1}".format(status, message) if status else to_text(message))
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        task_vars = task_vars or {}
+        validation = ArgumentSpecValidator(argspec()).validate(self._args_with_defaults())
+        if validation.error_messages:
+            return self._fail(result, "; ".join(validation.error_messages))
+        args = validation.validated_parameters
+        try:
+            items = [i for i in (self._item(raw) for raw in args.get("templates") or []) if i["enabled"]]
+        except ValueError as exc:
+            return self._fail(result, str(exc))
+        render_dir = args.get("render_dir") or ""
+        role = self._task._role.get_name(include_role_fqcn=False) if self._task._role else "play"
+
+        rendered = []  # (item, template text, [docs])
+        for item in items:
+            text = to_text(self._render(item["template"], task_vars))
+            docs = [d for d in yaml.safe_load_all(text) if d]
+            rendered.append((item, text, docs))
+        hidden = mf.secret_values([d for entry in rendered for d in entry[2]])
+
+        if render_dir:
+            return self._write_render(result, render_dir, role, task_vars, rendered)
+
+        resources = result["resources"] = []
+        try:
+            client = self._client(args)
+        except Exception as exc:
+            return self._fail(result, "Could not create a Kubernetes API client: {0}".format(mf.redact(exc, hidden)))
+        # In check mode on a fresh cluster the namespace exists only as a dry run, and the
+        # API refuses dry runs of objects inside it: report those as would be created.
+        pending = self._missing_namespaces(client, rendered) if self._task.check_mode else set()
+        diffs = []
+        for item, _text, docs in rendered:
+            for doc in docs:
+                if (doc.get("metadata") or {}).get("namespace") in pending:
+                    resources.append(self._ref(doc, item, "would be created" if item["state"] == "present" else "absent"))
+                    continue
+                try:
+                    resources.append(self._one(client, item, doc, diffs))
+                except Exception as exc:
+                    status, message = _api_message(exc)
+                    result["status"] = status
+                    result["template"] = item["template"]
+                    return self._fail(result, mf.redact("{0} ({1}): {2}".format(
+                        "Could not delete " + mf.object_ref(doc) if item["state"] == "absent" else
+                        "Could not apply " + mf.object_ref(doc), item["template"], message), hidden))
+        result["changed"] = any(r["result"] in ("created", "configured", "deleted", "would be created") for r in resources)
+        if pending:
+            result["msg"] = ", ".join("{0} would be created".format(r["template"]) for r in resources
+                                      if r["result"] == "would be created")
+        if self._task.diff and diffs:
+            result["diff"] = diffs
+        if not self._task.check_mode:
+            for item, _text, docs in rendered:
+                if not item["wait"] or item["state"] != "present":
+                    continue
+                for doc in docs:
+                    error = self._wait(client, item, doc, args, resources)
+                    if error:
+                        return self._fail(result, mf.redact(error, hidden))
+        return result
+
+    def _args_with_defaults(self):
+        """The task's arguments with module_defaults (auth options) applied."""
+        action = self._task.resolved_action or "paperclip.kubernetes.manifests"
+        try:  # ansible-core 2.19+
+            from ansible.executor.module_common import _apply_action_arg_defaults
+        except ImportError:
+            from ansible.executor.module_common import get_action_args_with_defaults
+
+            return get_action_args_with_defaults(action, self._task.args, self._task.module_defaults, self._templar,
+                                                 action_groups=self._task._parent._play._action_groups)
+        return _apply_action_arg_defaults(action, self._task, self._task.args, self._templar)
+
+    # -- inputs -------------------------------------------------------------------------
+
+    @staticmethod
+    def _bool(value):
+        from ansible.module_utils.parsing.convert_bool import boolean
+        return boolean(value, strict=False)
+
+    def _item(self, raw):
+        if isinstance(raw, str):
+            raw = {"template": raw}
+        if not isinstance(raw, dict) or not raw.get("template"):
+            raise ValueError("templates: each item must be a template name or a dict with 'template'; got {0!r}".format(raw))
+        unknown = set(raw) - set(ITEM_DEFAULTS)
+        if unknown:
+            raise ValueError("templates: unsupported keys {0} in the item for {1}".format(sorted(unknown), raw["template"]))
+        item = dict(ITEM_DEFAULTS, **raw)
+        if item["state"] not in ("present", "absent"):
+            raise ValueError("templates: state must be present or absent for {0}; got {1!r}".format(item["template"], item["state"]))
+        for key in ("enabled", "create_only", "wait", "fail_on_failure"):
+            item[key] = self._bool(item[key])
+        return item
+
+    def _render(self, template, task_vars):
+        lookup = lookup_loader.get("ansible.builtin.template", loader=self._loader, templar=self._templar)
+        try:
+            return lookup.run([template], variables=task_vars)[0]
+        except AnsibleError as exc:
+            raise AnsibleError("Could not render {0}: {1}".format(template, exc.message))
+
+    def _client(self, args):
+        from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+
+        auth = dict((k, v) for k, v in args.items()
+                    if k not in ("templates", "render_dir", "wait_timeout") and v is not None)
+        client = get_api_client(**auth)
+        # check mode is the server's dry run: admission and validation run, nothing is stored.
+        client.dry_run = bool(self._task.check_mode)
+        return client
+
+    @staticmethod
+    def _missing_namespaces(client, rendered):
+        from kubernetes.dynamic.exceptions import NotFoundError
+
+        names = set(d["metadata"].get("namespace") for entry in rendered for d in entry[2] if d.get("metadata"))
+        missing = set()
+        namespaces = client.resource("Namespace", "v1")
+        for name in names - {None}:
+            try:
+                client.get(namespaces, name=name)
+            except NotFoundError:
+                missing.add(name)
+        return missing
+
+    # -- apply ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _ref(doc, item, outcome):
+        meta = doc.get("metadata") or {}
+        ref = {"kind": doc.get("kind"), "name": meta.get("name"), "template": item["template"], "result": outcome}
+        if meta.get("namespace"):
+            ref["namespace"] = meta["namespace"]
+        return ref
+
+    def _one(self, client, item, doc, diffs):
+        from kubernetes.dynamic.exceptions import NotFoundError
+
+        meta = doc.get("metadata") or {}
+        resource = client.resource(doc["kind"], doc["apiVersion"])
+        where = dict(name=meta.get("name"), namespace=meta.get("namespace"))
+        try:
+            existing = client.get(resource, **where).to_dict()
+        except NotFoundError:
+            existing = None
+
+        if item["state"] == "absent":
+            if existing is None:
+                return self._ref(doc, item, "absent")
+            client.delete(resource, body={"propagationPolicy": item["propagation"]}, **where)
+            self._add_diff(diffs, doc, existing, None)
+            return self._ref(doc, item, "deleted")
+
+        if item["create_only"] and existing is not None:
+            return self._ref(doc, item, "exists")
+
+        from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import decode_response, diff_objects
+
+        applied, warnings = decode_response(client.apply(
+            resource, doc, meta.get("namespace"), serialize=False, server_side=True,
+            field_manager=mf.FIELD_MANAGER, force_conflicts=True))
+        for warning in warnings:
+            self._display.warning("{0}: {1}".format(mf.object_ref(doc), warning))
+        if existing is None:
+            self._add_diff(diffs, doc, None, applied)
+            return self._ref(doc, item, "created")
+        if diff_objects(existing, applied)[0]:
+            return self._ref(doc, item, "unchanged")
+        self._add_diff(diffs, doc, existing, applied)
+        return self._ref(doc, item, "configured")
+
+    def _add_diff(self, diffs, doc, before, after):
+        if not self._task.diff:
+            return
+        from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import diff_objects
+
+        before, after = mf.strip_server_fields(before), mf.strip_server_fields(after)
+        if doc.get("kind") in mf.SECRET_KINDS:
+            before, after = mf.mask_secret_pair(before, after)
+        if before is not None and after is not None:
+            _same, parts = diff_objects(before, after)
+            before, after = parts.get("before", {}), parts.get("after", {})
+        diffs.append({"before_header": mf.object_ref(doc), "after_header": mf.object_ref(doc),
+                      "before": yaml.safe_dump(before, default_flow_style=False) if before else "",
+                      "after": yaml.safe_dump(after, default_flow_style=False) if after else ""})
+
+    # -- waits ----------------------------------------------------------------------------
+
+    def _wait(self, client, item, doc, args, resources):
+        """None when doc is ready (a workload rolled out, a Job finished); else the message."""
+        from ansible_collections.kubernetes.core.plugins.module_utils.k8s.waiter import RESOURCE_PREDICATES
+
+        meta = doc["metadata"]
+        resource = client.resource(doc["kind"], doc["apiVersion"])
+        timeout = int(item["wait_timeout"] or args.get("wait_timeout") or 300)
+
+        def fetch():
+            return client.get(resource, name=meta["name"], namespace=meta.get("namespace"))
+
+        ref = next(r for r in resources if r["kind"] == doc["kind"] and r["name"] == meta["name"])
+        if doc["kind"] == "Job":
+            ok, job = mf.wait_until(lambda: fetch().to_dict(), mf.job_state, timeout, interval=1)
+            state = mf.job_state(job) if ok else None
+            ref["state"] = state or "Running"
+            if state == "Complete" and not item["outcome"]:
+                return None
+            tail, outcome = self._job_logs(client, meta, item["outcome"])
+            if item["outcome"]:
+                ref["outcome"] = outcome
+            if state == "Complete" or (state == "Failed" and not item["fail_on_failure"]):
+                return None
+            if state is None:
+                return "{0} (Job {1}/{2}) did not finish within {3} s; last log lines: {4}".format(
+                    item["what"] or "The Job", meta.get("namespace"), meta["name"], timeout, " | ".join(tail) or "none")
+            return mf.job_failure_message(item["what"] or "The Job", job, outcome, tail)
+        predicate = RESOURCE_PREDICATES.get(doc["kind"])
+        if predicate is None:
+            return None
+        ok, live = mf.wait_until(fetch, predicate, timeout, interval=1)
+        if ok:
+            return None
+        live = live.to_dict()
+        status = live.get("status") or {}
+        selector = ((live.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        problems = mf.pod_problems(self._pods(client, meta.get("namespace"), selector))
+        return "{0} was not ready within {1} s (ready {2}/{3}){4}".format(
+            mf.object_ref(doc), timeout, status.get("readyReplicas", 0), (live.get("spec") or {}).get("replicas", 1),
+            ": " + "; ".join(problems) if problems else ".")
+
+    @staticmethod
+    def _pods(client, namespace, labels):
+        pods = client.resource("Pod", "v1")
+        selector = ",".join("{0}={1}".format(k, v) for k, v in sorted(labels.items()))
+        return client.get(pods, namespace=namespace, label_selector=selector).to_dict().get("items") or []
+
+    def _job_logs(self, client, meta, outcome_pattern):
+        """The newest pod's last log lines (every container, init first) and the last line
+        matching outcome_pattern."""
+        from kubernetes.client import CoreV1Api
+
+        pods = self._pods(client, meta.get("namespace"), {"batch.kubernetes.io/job-name": meta["name"]})
+        if not pods:
+            return [], None
+        pod = sorted(pods, key=lambda p: p["metadata"].get("creationTimestamp") or "")[-1]
+        core = CoreV1Api(client.client.client)
+        lines = []
+        for container in (pod["spec"].get("initContainers") or []) + pod["spec"]["containers"]:
+            try:
+                text = core.read_namespaced_pod_log(pod["metadata"]["name"], meta.get("namespace"),
+                                                    container=container["name"], tail_lines=200)
+            except Exception:
+                continue  # a container that never started has no log
+            lines.extend(line for line in to_text(text).splitlines() if line.strip())
+        pattern = re.compile(outcome_pattern) if outcome_pattern else None
+        outcome = next((line for line in reversed(lines) if pattern and pattern.search(line)), None)
+        return lines[-8:], outcome
+
+    # -- render ---------------------------------------------------------------------------
+
+    def _write_render(self, result, render_dir, role, task_vars, rendered):
+        """Render mode: this role's documents go to <render_dir>/<host>-<role>.yaml (0600:
+        user-given secrets are in it), and no API call is made."""
+        sources = {}
+        for item, text, _docs in rendered:
+            if item["state"] == "present":
+                sources[item["template"]] = text
+        path = os.path.join(render_dir, "{0}-{1}.yaml".format(task_vars.get("inventory_hostname"), role))
+        old = None
+        if os.path.exists(path):
+            with open(path) as f:
+                old = f.read()
+        content, result["changed"] = mf.render_file_update(old, self._run_id(), role, sources)
+        result["path"] = path
+        result["resources"] = [{"template": t, "result": "rendered"} for t in sources]
+        if content != old and not self._task.check_mode:
+            os.makedirs(render_dir, mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(content)
+        return result
+
+    def _run_id(self):
+        # One play run: a render file written earlier in this run is added to, one from
+        # an earlier run is replaced.
+        node = self._task
+        while node is not None and getattr(node, "_play", None) is None:
+            node = getattr(node, "_parent", None)
+        play = getattr(node, "_play", None)
+        return getattr(play, "_uuid", None) or str(os.getppid())
+
+    @staticmethod
+    def _fail(result, msg):
+        result["failed"] = True
+        result["msg"] = msg
+        return result

@@ -1,0 +1,179 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, paperclip.kubernetes contributors
+# MIT License (see galaxy.yml)
+
+"""The one apply path of the collection (controller side), used by the manifests action.
+
+Every role hands its templates to paperclip.kubernetes.manifests; this file holds what
+that action does with the rendered objects: server-side apply with one field manager,
+create-only and absent objects, waits (rolled-out workloads, finished Jobs with their
+outcome line), diffs and failure messages with Secret values hidden, and the render file.
+Functions without an API client are unit-tested on their own (tests/unit/plugins).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import re
+import time
+
+FIELD_MANAGER = "paperclip.kubernetes"
+HIDDEN = "<hidden>"
+HIDDEN_CHANGED = "<hidden, changed>"
+# Kinds whose values never leave the action: diffs and messages show keys only.
+SECRET_KINDS = ("Secret",)
+JOB_FAILED_LINE = re.compile(r"^[A-Z0-9_]+_FAILED (.*)$")
+
+
+def object_ref(doc):
+    meta = doc.get("metadata") or {}
+    ns = meta.get("namespace")
+    return "{0} {1}{2}".format(doc.get("kind"), (ns + "/") if ns else "", meta.get("name"))
+
+
+def secret_values(docs):
+    """Every value a Secret of docs carries, longest first (for redact)."""
+    values = set()
+    for doc in docs:
+        if doc.get("kind") not in SECRET_KINDS:
+            continue
+        for field in ("data", "stringData"):
+            for value in (doc.get(field) or {}).values():
+                if isinstance(value, str) and len(value) >= 4:
+                    values.add(value)
+    return sorted(values, key=len, reverse=True)
+
+
+def redact(text, values):
+    text = str(text)
+    for value in values:
+        text = text.replace(value, "********")
+    return text
+
+
+def mask_secret_pair(before, after):
+    """Copies of a Secret's before/after with every value replaced by a marker that says
+    only whether it changed. stringData (what we send) and data (what the API returns)
+    are compared as one map."""
+    import base64
+
+    def values(doc):
+        out = {}
+        for key, value in ((doc or {}).get("data") or {}).items():
+            try:
+                out[key] = base64.b64decode(value).decode("utf-8", "replace")
+            except Exception:
+                out[key] = value
+        out.update(((doc or {}).get("stringData") or {}))
+        return out
+
+    old, new = values(before), values(after)
+
+    def masked(doc, mine, other):
+        if doc is None:
+            return None
+        doc = copy.deepcopy(doc)
+        doc.pop("stringData", None)
+        doc["data"] = dict((k, HIDDEN if other.get(k) == v else HIDDEN_CHANGED) for k, v in sorted(mine.items()))
+        return doc
+
+    return masked(before, old, new), masked(after, new, old)
+
+
+def strip_server_fields(doc):
+    """The object as a user would write it: no status, no server-managed metadata."""
+    if doc is None:
+        return None
+    doc = copy.deepcopy(doc)
+    doc.pop("status", None)
+    meta = doc.get("metadata") or {}
+    for key in ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink"):
+        meta.pop(key, None)
+    return doc
+
+
+def render_file_update(old, run_id, role, sources):
+    """The new text of a render file and whether this call changed any of its documents.
+
+    old is the file's text (or None); sources maps template -> rendered text. Documents
+    are headed '# Source: role/template'. The file starts with '# run: <run_id>': a file
+    from this run (an earlier call of the same role) is added to, a file from an earlier
+    run is replaced, so objects turned off since do not linger. Only this call's
+    documents count as changed, so rendering twice reports no change."""
+    header = "# run: {0}\n".format(run_id)
+    body = old or ""
+    same_run = body.startswith(header)
+    if body.startswith("# run: "):
+        body = body.split("\n", 1)[1] if "\n" in body else ""
+    previous = {}
+    for doc in body.split("\n---\n"):
+        doc = doc.strip("\n").lstrip("-").strip("\n")
+        if doc.startswith("# Source: "):
+            previous[doc.splitlines()[0]] = doc
+    docs = dict(previous) if same_run else {}
+    changed = False
+    for template, text in sources.items():
+        name = "# Source: {0}/{1}".format(role, template)
+        doc = "{0}\n{1}".format(name, text.strip("\n"))
+        changed = changed or previous.get(name) != doc
+        docs[name] = doc
+    return header + "---\n" + "\n---\n".join(docs.values()) + "\n", changed
+
+
+def job_state(job):
+    """'Complete', 'Failed' or None (still running) for a Job dict."""
+    for cond in ((job or {}).get("status") or {}).get("conditions") or []:
+        if cond.get("status") == "True" and cond.get("type") in ("Complete", "Failed"):
+            return cond["type"]
+    return None
+
+
+def job_failure_message(what, job, outcome, log_tail):
+    """Why a Job failed: its own outcome line ('X_FAILED reason'), else its conditions
+    and its last log lines."""
+    meta = job.get("metadata") or {}
+    match = JOB_FAILED_LINE.match(outcome or "")
+    if match:
+        reason = match.group(1)
+    else:
+        conditions = "; ".join(c.get("message") or c.get("reason") or "" for c in
+                               (job.get("status") or {}).get("conditions") or [] if c.get("status") == "True")
+        reason = "the Job did not finish ({0}); last log lines: {1}".format(
+            conditions or "no reason given", " | ".join(log_tail) or "none")
+    return "{0} failed (Job {1}/{2}): {3}. See: kubectl -n {1} logs job/{2} --all-containers".format(
+        what, meta.get("namespace"), meta.get("name"), reason)
+
+
+def pod_problems(pods):
+    """Short reasons why pods are not ready (waiting reasons, last terminations)."""
+    problems = []
+    for pod in pods:
+        name = pod["metadata"]["name"]
+        status = pod.get("status") or {}
+        for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+            state = cs.get("state") or {}
+            last = (cs.get("lastState") or {}).get("terminated")
+            if state.get("waiting"):
+                w = state["waiting"]
+                problems.append("{0}/{1}: {2} {3}".format(name, cs["name"], w.get("reason", ""), w.get("message", "")).strip())
+            elif last and not cs.get("ready"):
+                problems.append("{0}/{1}: last exit {2} ({3})".format(name, cs["name"], last.get("exitCode"), last.get("reason", "")))
+        if not status.get("containerStatuses") and status.get("phase") == "Pending":
+            for cond in status.get("conditions") or []:
+                if cond.get("status") == "False" and cond.get("message"):
+                    problems.append("{0}: {1}".format(name, cond["message"]))
+    return problems
+
+
+def wait_until(fetch, done, timeout, interval=1.0, clock=time.monotonic, sleep=time.sleep):
+    """Call fetch() until done(result) or timeout seconds pass; returns (ok, last result)."""
+    deadline = clock() + timeout
+    while True:
+        result = fetch()
+        if done(result):
+            return True, result
+        if clock() >= deadline:
+            return False, result
+        sleep(interval)

@@ -1,0 +1,102 @@
+"""Unit tests for plugins/plugin_utils/manifests.py: the pure parts of the one apply path
+(Secret masking and redaction, the render file, Job outcomes, pod reasons, the wait loop).
+The action's API calls are tested on the real cluster (tests/integration, tests/e2e)."""
+
+import base64
+
+from ansible_collections.paperclip.kubernetes.plugins.plugin_utils import manifests as mf
+
+SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ns"},
+          "stringData": {"KEY_A": "a-very-secret-value", "KEY_B": "another-secret-value", "PORT": "54"}}
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_secret_values_come_only_from_secrets_longest_first():
+    config = {"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"x": "not-a-secret-at-all"}}
+    values = mf.secret_values([SECRET, config])
+    assert values == ["another-secret-value", "a-very-secret-value"]  # "54" is too short to redact safely
+    assert "not-a-secret-at-all" not in values
+
+
+def test_redact_replaces_every_secret_value():
+    message = "HTTP 422: Secret s is invalid: data[KEY_A]: a-very-secret-value and another-secret-value"
+    out = mf.redact(message, mf.secret_values([SECRET]))
+    assert "secret-value" not in out and out.count("********") == 2 and "KEY_A" in out
+
+
+def test_mask_secret_pair_says_which_key_changed_and_nothing_more():
+    before = {"kind": "Secret", "metadata": {"name": "s"}, "data": {"KEY_A": b64("a-very-secret-value"), "KEY_B": b64("old-value-xx")}}
+    after = {"kind": "Secret", "metadata": {"name": "s"}, "data": {"KEY_A": b64("a-very-secret-value"), "KEY_B": b64("new-value-yy"),
+                                                                   "KEY_C": b64("brand-new-value")}}
+    masked_before, masked_after = mf.mask_secret_pair(before, after)
+    assert masked_before["data"] == {"KEY_A": mf.HIDDEN, "KEY_B": mf.HIDDEN_CHANGED}
+    assert masked_after["data"] == {"KEY_A": mf.HIDDEN, "KEY_B": mf.HIDDEN_CHANGED, "KEY_C": mf.HIDDEN_CHANGED}
+    text = repr((masked_before, masked_after))
+    for value in ("a-very-secret-value", "old-value-xx", "new-value-yy", "brand-new-value"):
+        assert value not in text and b64(value) not in text
+
+
+def test_mask_secret_pair_compares_string_data_with_data():
+    before = {"kind": "Secret", "metadata": {"name": "s"}, "data": {"KEY_A": b64("a-very-secret-value")}}
+    masked_before, masked_after = mf.mask_secret_pair(before, dict(SECRET))
+    assert masked_after["data"]["KEY_A"] == mf.HIDDEN and "stringData" not in masked_after
+    assert mf.mask_secret_pair(None, SECRET)[0] is None
+
+
+def test_strip_server_fields():
+    live = {"kind": "ConfigMap", "metadata": {"name": "c", "uid": "u", "resourceVersion": "1", "managedFields": [{}],
+                                              "labels": {"a": "b"}}, "status": {"x": 1}}
+    assert mf.strip_server_fields(live) == {"kind": "ConfigMap", "metadata": {"name": "c", "labels": {"a": "b"}}}
+
+
+def test_render_file_adds_within_a_run_and_replaces_across_runs():
+    first, changed = mf.render_file_update(None, "run-1", "postgres", {"a.yaml.j2": "kind: A\n"})
+    assert changed and first.startswith("# run: run-1\n")
+    second, changed = mf.render_file_update(first, "run-1", "postgres", {"b.yaml.j2": "kind: B\n"})
+    assert changed and "# Source: postgres/a.yaml.j2\nkind: A" in second and "# Source: postgres/b.yaml.j2\nkind: B" in second
+    # A new run starts the file again: a document no longer rendered does not linger.
+    third, changed = mf.render_file_update(second, "run-2", "postgres", {"a.yaml.j2": "kind: A\n"})
+    assert not changed, "the same document again is not a change"
+    assert "b.yaml.j2" not in third and "# Source: postgres/a.yaml.j2" in third
+    fourth, changed = mf.render_file_update(third, "run-3", "postgres", {"a.yaml.j2": "kind: A2\n"})
+    assert changed and "kind: A2" in fourth
+
+
+def test_job_state_and_failure_message():
+    running = {"status": {"active": 1}}
+    done = {"status": {"conditions": [{"type": "Complete", "status": "True"}]}}
+    failed = {"metadata": {"name": "j", "namespace": "ns"},
+              "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                                         "message": "Job has reached the specified backoff limit"}]}}
+    assert mf.job_state(running) is None and mf.job_state(done) == "Complete" and mf.job_state(failed) == "Failed"
+    own = mf.job_failure_message("Backup", failed, "BACKUP_FAILED the volume is full", ["x"])
+    assert own == ("Backup failed (Job ns/j): the volume is full. "
+                   "See: kubectl -n ns logs job/j --all-containers")
+    other = mf.job_failure_message("Backup", failed, None, ["line 1", "line 2"])
+    assert "Job has reached the specified backoff limit" in other and "line 1 | line 2" in other
+
+
+def test_pod_problems_names_waiting_reasons_and_crashes():
+    crashing = {"name": "app", "ready": False,
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s"}},
+                "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}
+    started = {"name": "init", "ready": True, "state": {"terminated": {"exitCode": 0}}}
+    unscheduled = {"type": "PodScheduled", "status": "False", "message": "0/1 nodes are available"}
+    pods = [{"metadata": {"name": "p-0"}, "status": {"initContainerStatuses": [started], "containerStatuses": [crashing]}},
+            {"metadata": {"name": "p-1"}, "status": {"phase": "Pending", "conditions": [unscheduled]}}]
+    assert mf.pod_problems(pods) == ["p-0/app: CrashLoopBackOff back-off 10s", "p-1: 0/1 nodes are available"]
+
+
+def test_wait_until_stops_when_done_or_at_the_deadline():
+    now = [0.0]
+    values = iter([1, 2, 3, 4])
+    ok, last = mf.wait_until(lambda: next(values), lambda v: v == 3, 10, clock=lambda: now[0],
+                             sleep=lambda s: now.__setitem__(0, now[0] + s))
+    assert ok and last == 3
+    now[0] = 0.0
+    ok, last = mf.wait_until(lambda: "never", lambda v: False, 3, interval=1, clock=lambda: now[0],
+                             sleep=lambda s: now.__setitem__(0, now[0] + s))
+    assert not ok and now[0] == 3
