@@ -68,8 +68,13 @@ class ActionModule(ActionBase):
 
         rendered = []  # (item, template text, [docs])
         for item in items:
-            text = to_text(self._render(item["template"], task_vars))
-            docs = [d for d in yaml.safe_load_all(text) if d]
+            if item["template"]:
+                text = to_text(self._render(item["template"], task_vars))
+                docs = [d for d in yaml.safe_load_all(text) if d]
+            else:  # an object reference or a selector, for removal: nothing to render
+                text = None
+                docs = [] if item["label_selector"] else [{"apiVersion": item["api_version"], "kind": item["kind"],
+                                                           "metadata": {"name": item["name"], "namespace": item["namespace"]}}]
             rendered.append((item, text, docs))
         hidden = mf.secret_values([d for entry in rendered for d in entry[2]])
 
@@ -86,6 +91,8 @@ class ActionModule(ActionBase):
         pending = self._missing_namespaces(client, rendered) if self._task.check_mode else set()
         diffs = []
         for item, _text, docs in rendered:
+            if item["label_selector"]:
+                docs = self._select(client, item, pending)
             for doc in docs:
                 if (doc.get("metadata") or {}).get("namespace") in pending:
                     resources.append(self._ref(doc, item, "would be created" if item["state"] == "present" else "absent"))
@@ -95,10 +102,10 @@ class ActionModule(ActionBase):
                 except Exception as exc:
                     status, message = _api_message(exc)
                     result["status"] = status
-                    result["template"] = item["template"]
-                    return self._fail(result, mf.redact("{0} ({1}): {2}".format(
-                        "Could not delete " + mf.object_ref(doc) if item["state"] == "absent" else
-                        "Could not apply " + mf.object_ref(doc), item["template"], message), hidden))
+                    result["template"] = item["template"] or ""
+                    return self._fail(result, mf.redact("Could not {0} {1} ({2}): {3}".format(
+                        "delete" if item["state"] == "absent" else "apply", mf.object_ref(doc),
+                        item["template"] or item["label_selector"] or "by name", message), hidden))
         result["changed"] = any(r["result"] in ("created", "configured", "deleted", "would be created") for r in resources)
         if pending:
             result["msg"] = ", ".join("{0} would be created".format(r["template"]) for r in resources
@@ -137,8 +144,13 @@ class ActionModule(ActionBase):
     def _item(self, raw):
         if isinstance(raw, str):
             raw = {"template": raw}
-        if not isinstance(raw, dict) or not raw.get("template"):
-            raise ValueError("templates: each item must be a template name or a dict with 'template'; got {0!r}".format(raw))
+        reference = isinstance(raw, dict) and raw.get("kind") and raw.get("api_version") and (raw.get("name") or raw.get("label_selector"))
+        if not isinstance(raw, dict) or not (raw.get("template") or reference):
+            raise ValueError("templates: each item must be a template name, a dict with 'template', or for state absent "
+                             "a dict with api_version, kind and name or label_selector; got {0!r}".format(raw))
+        if reference and (raw.get("template") or raw.get("state") != "absent"):
+            raise ValueError("templates: an object reference ({0} {1}) must have state absent and no template".format(
+                raw.get("kind"), raw.get("name") or raw.get("label_selector")))
         unknown = set(raw) - set(ITEM_DEFAULTS)
         if unknown:
             raise ValueError("templates: unsupported keys {0} in the item for {1}".format(sorted(unknown), raw["template"]))
@@ -167,6 +179,23 @@ class ActionModule(ActionBase):
         return client
 
     @staticmethod
+    def _select(client, item, pending):
+        """The live objects an absent item's label_selector matches (none when the kind is
+        not served, e.g. a provider's CRD that was never installed)."""
+        from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+        if item["namespace"] in pending:
+            return []
+        try:
+            resource = client.resource(item["kind"], item["api_version"])
+        except ResourceNotFoundError:
+            return []
+        found = client.get(resource, namespace=item["namespace"], label_selector=item["label_selector"]).to_dict()
+        return [{"apiVersion": item["api_version"], "kind": item["kind"],
+                 "metadata": {"name": o["metadata"]["name"], "namespace": o["metadata"].get("namespace")}}
+                for o in found.get("items") or []]
+
+    @staticmethod
     def _missing_namespaces(client, rendered):
         from kubernetes.dynamic.exceptions import NotFoundError
 
@@ -185,7 +214,7 @@ class ActionModule(ActionBase):
     @staticmethod
     def _ref(doc, item, outcome):
         meta = doc.get("metadata") or {}
-        ref = {"kind": doc.get("kind"), "name": meta.get("name"), "template": item["template"], "result": outcome}
+        ref = {"kind": doc.get("kind"), "name": meta.get("name"), "template": item["template"] or "", "result": outcome}
         if meta.get("namespace"):
             ref["namespace"] = meta["namespace"]
         return ref
@@ -206,6 +235,18 @@ class ActionModule(ActionBase):
                 return self._ref(doc, item, "absent")
             client.delete(resource, body={"propagationPolicy": item["propagation"]}, **where)
             self._add_diff(diffs, doc, existing, None)
+            if item["wait"] and not self._task.check_mode:
+                timeout = int(item["wait_timeout"] or 300)
+
+                def gone():
+                    try:
+                        client.get(resource, **where)
+                        return False
+                    except NotFoundError:
+                        return True
+
+                if not mf.wait_until(gone, bool, timeout)[0]:
+                    raise RuntimeError("{0} was not deleted within {1} s".format(mf.object_ref(doc), timeout))
             return self._ref(doc, item, "deleted")
 
         if item["create_only"] and existing is not None:
@@ -319,7 +360,7 @@ class ActionModule(ActionBase):
         user-given secrets are in it), and no API call is made."""
         sources = {}
         for item, text, _docs in rendered:
-            if item["state"] == "present":
+            if item["state"] == "present" and item["template"]:
                 sources[item["template"]] = text
         path = os.path.join(render_dir, "{0}-{1}.yaml".format(task_vars.get("inventory_hostname"), role))
         old = None

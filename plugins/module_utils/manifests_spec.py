@@ -18,6 +18,8 @@ ITEM_DEFAULTS = {
     "template": None, "enabled": True, "state": "present", "create_only": False, "wait": False,
     "wait_timeout": None, "what": None, "outcome": None, "fail_on_failure": True,
     "propagation": "Background",
+    # Instead of a template, for state absent: one object, or every object a selector matches.
+    "api_version": None, "kind": None, "name": None, "namespace": None, "label_selector": None,
 }
 
 

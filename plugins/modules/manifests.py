@@ -52,9 +52,28 @@ options:
     required: true
     suboptions:
       template:
-        description: The template's name, looked up like M(ansible.builtin.template)'s C(src).
+        description:
+          - The template's name, looked up like M(ansible.builtin.template)'s C(src).
+          - Without a template, an item with O(templates[].state=absent) names what to remove with
+            O(templates[].api_version), O(templates[].kind), O(templates[].namespace) and either
+            O(templates[].name) or O(templates[].label_selector). A kind the API does not serve
+            (a provider's CRD never installed) has nothing to remove.
         type: str
-        required: true
+      api_version:
+        description: API version of the objects to remove (without a template).
+        type: str
+      kind:
+        description: Kind of the objects to remove (without a template).
+        type: str
+      name:
+        description: Name of the object to remove (without a template).
+        type: str
+      namespace:
+        description: Namespace of the objects to remove (without a template).
+        type: str
+      label_selector:
+        description: Remove every object of the kind in the namespace that this label selector matches.
+        type: str
       enabled:
         description: Leave the item out altogether (neither applied nor removed nor rendered) when false.
         type: bool
@@ -72,6 +91,7 @@ options:
         default: false
       wait:
         description:
+          - With O(templates[].state=absent), wait until each removed object is gone.
           - Wait until a StatefulSet, Deployment or DaemonSet is rolled out and ready, or a
             Job has finished (Complete or Failed). A workload that is not ready in time fails
             with the reasons its pods give; a failed Job fails with its outcome line or its

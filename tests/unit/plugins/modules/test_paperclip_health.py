@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from ansible_collections.paperclip.kubernetes.plugins.modules import paperclip_health as mod
+from ansible_collections.paperclip.kubernetes.plugins.module_utils import health as mod
 
 PENDING = ('{"status":"ok","deploymentMode":"authenticated","deploymentExposure":"public",'
            '"localAiLoginSupported":false,"commit":null,"bootstrapStatus":"bootstrap_pending",'

@@ -5,7 +5,7 @@ tests/integration/test_invite_on_cluster.py). Logs are the real CLI output."""
 import pytest
 
 from ansible_collections.paperclip.kubernetes.plugins.module_utils import k8s_helpers
-from ansible_collections.paperclip.kubernetes.plugins.modules import paperclip_invite as mod
+from ansible_collections.paperclip.kubernetes.plugins.module_utils import invite as mod
 
 TOKEN = "pcp_bootstrap_5dba530cd24af571caf1137e65a7fada1e6399083c3eea53"
 URL = "http://127.0.0.1:3100/invite/" + TOKEN
