@@ -55,7 +55,7 @@ def redact(text, values):
 
 def mask_secret_pair(before, after):
     """Copies of a Secret's before/after with every value replaced by a marker that says
-    only whether it changed. stringData (what we send) and data (what the API returns)
+    only whether it is new or changed. stringData (what we send) and data (what the API returns)
     are compared as one map."""
     import base64
 
@@ -71,15 +71,18 @@ def mask_secret_pair(before, after):
 
     old, new = values(before), values(after)
 
-    def masked(doc, mine, other):
+    def masked(doc, values, marker):
         if doc is None:
             return None
         doc = copy.deepcopy(doc)
         doc.pop("stringData", None)
-        doc["data"] = dict((k, HIDDEN if other.get(k) == v else HIDDEN_CHANGED) for k, v in sorted(mine.items()))
+        doc["data"] = dict((k, marker(k, v)) for k, v in sorted(values.items()))
         return doc
 
-    return masked(before, old, new), masked(after, new, old)
+    # The before side shows every key as hidden; the after side marks new and changed
+    # values, so a diff shows which key changed and nothing of any value.
+    return (masked(before, old, lambda k, v: HIDDEN),
+            masked(after, new, lambda k, v: HIDDEN if before is not None and old.get(k) == v else HIDDEN_CHANGED))
 
 
 def strip_server_fields(doc):

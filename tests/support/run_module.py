@@ -36,7 +36,7 @@ class ModuleRun:
 
 
 def run_module(name: str, args: dict, check: bool = False, timeout: float = 600,
-               env: dict | None = None) -> ModuleRun:
+               env: dict | None = None, extra_args: tuple = ()) -> ModuleRun:
     """Run the module in a one-task playbook on localhost and return its registered result."""
     with tempfile.TemporaryDirectory(prefix="pk-run-module-") as tmp:
         out = Path(tmp) / "result.json"
@@ -54,6 +54,7 @@ def run_module(name: str, args: dict, check: bool = False, timeout: float = 600,
                "-e", "ansible_python_interpreter=" + str(VENV / "bin" / "python"), str(playbook)]
         if check:
             cmd.append("--check")
+        cmd.extend(extra_args)
         run_env = ansible_env(**(env or {}))
         t0 = time.monotonic()
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=run_env,

@@ -32,7 +32,7 @@ def test_mask_secret_pair_says_which_key_changed_and_nothing_more():
     after = {"kind": "Secret", "metadata": {"name": "s"}, "data": {"KEY_A": b64("a-very-secret-value"), "KEY_B": b64("new-value-yy"),
                                                                    "KEY_C": b64("brand-new-value")}}
     masked_before, masked_after = mf.mask_secret_pair(before, after)
-    assert masked_before["data"] == {"KEY_A": mf.HIDDEN, "KEY_B": mf.HIDDEN_CHANGED}
+    assert masked_before["data"] == {"KEY_A": mf.HIDDEN, "KEY_B": mf.HIDDEN}
     assert masked_after["data"] == {"KEY_A": mf.HIDDEN, "KEY_B": mf.HIDDEN_CHANGED, "KEY_C": mf.HIDDEN_CHANGED}
     text = repr((masked_before, masked_after))
     for value in ("a-very-secret-value", "old-value-xx", "new-value-yy", "brand-new-value"):
@@ -43,7 +43,8 @@ def test_mask_secret_pair_compares_string_data_with_data():
     before = {"kind": "Secret", "metadata": {"name": "s"}, "data": {"KEY_A": b64("a-very-secret-value")}}
     masked_before, masked_after = mf.mask_secret_pair(before, dict(SECRET))
     assert masked_after["data"]["KEY_A"] == mf.HIDDEN and "stringData" not in masked_after
-    assert mf.mask_secret_pair(None, SECRET)[0] is None
+    created_before, created_after = mf.mask_secret_pair(None, SECRET)
+    assert created_before is None and set(created_after["data"].values()) == {mf.HIDDEN_CHANGED}
 
 
 def test_strip_server_fields():
