@@ -32,28 +32,25 @@ def env(kubeconfig):
     return {"KUBECONFIG": kubeconfig}
 
 
-def secret_template(templates, namespace, value):
-    return templates("secret.yaml.j2", f"""apiVersion: v1
-kind: Secret
+def demo_template(templates, name, kind, namespace, field, key, value):
+    """A one-key ConfigMap or Secret named demo, labelled like the collection's objects."""
+    return templates(name, f"""apiVersion: v1
+kind: {kind}
 metadata:
   name: demo
   namespace: {namespace}
   labels: {{app.kubernetes.io/instance: demo, app.kubernetes.io/managed-by: paperclip.kubernetes}}
-stringData:
-  TOKEN: {value}
+{field}:
+  {key}: {value}
 """)
+
+
+def secret_template(templates, namespace, value):
+    return demo_template(templates, "secret.yaml.j2", "Secret", namespace, "stringData", "TOKEN", value)
 
 
 def config_template(templates, namespace, color="blue"):
-    return templates("config.yaml.j2", f"""apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: demo
-  namespace: {namespace}
-  labels: {{app.kubernetes.io/instance: demo, app.kubernetes.io/managed-by: paperclip.kubernetes}}
-data:
-  color: {color}
-""")
+    return demo_template(templates, "config.yaml.j2", "ConfigMap", namespace, "data", "color", color)
 
 
 def test_apply_is_idempotent_and_hides_secret_values(kubeconfig, api_client, namespace, templates):
