@@ -17,6 +17,10 @@ CASES = {
     "host-scheme": ({"paperclip_host": "https://paperclip.example.com"}, "paperclip_host must be the public DNS name"),
     "name-upper": ({"paperclip_name": "Paperclip"}, "paperclip_name must be a DNS label"),
     "name-long": ({"paperclip_name": "p" * 45}, "paperclip_name must be a DNS label"),
+    # 34 characters: <name>-bootstrap-rotation would be 53, over the API's CronJob limit of 52.
+    "name-too-long-for-suffixes": ({"paperclip_name": "p" * 34}, "paperclip_name must be a DNS label of at most 33"),
+    "host-unicode": ({"paperclip_host": "bücher.example.com"}, "paperclip_host must be the public DNS name"),
+    "url-unicode": ({"paperclip_public_url": "https://bücher.example.com"}, "in its ASCII xn-- form"),
     "url-path": ({"paperclip_public_url": "https://paperclip.example.com/app"}, "paperclip_public_url must be"),
     "url-scheme": ({"paperclip_public_url": "ftp://paperclip.example.com"}, "paperclip_public_url must be"),
     "url-ip-with-ingress": ({"paperclip_public_url": "http://127.0.0.1:3100"}, "which an Ingress rule cannot"),
