@@ -25,9 +25,9 @@ def play(kubeconfig, images, api_client, tmp_path_factory):
     host = {"secrets": {"paperclip_namespace": NAMESPACE, "paperclip_host": "paperclip.secrets.test",
                         "paperclip_ingress_enabled": False, "bootstrap_enabled": False, **stand_in_vars(images)}}
 
-    def run(playbook="deploy.yml", args=()):
+    def run(playbook="deploy.yml", args=(), check=True):
         rc, output, failures = run_playbook(playbook, host, work, extra_env={"KUBECONFIG": kubeconfig}, args=args)
-        assert rc == 0 and not failures, output[-6000:]
+        assert not check or (rc == 0 and not failures), output[-6000:]
         return output
     yield run
     run("playbooks/teardown.yml", ("-e", "paperclip_teardown_purge=true"))
@@ -39,8 +39,11 @@ def secret(api_client):
 
 
 def test_a_collection_upgrade_adds_a_key_and_keeps_the_others(play, api_client):
-    # An older collection generated two of the three keys (role vars need extra vars to override).
-    play(args=("-e", json.dumps({"paperclip__instance_secret_keys": KEYS[:2]})))
+    # An older collection generated two of the three keys (role vars need extra vars to be
+    # overridden). Today's StatefulSet reads the third key, so that run's rollout cannot
+    # finish: it is cut short, and only the Secret it wrote matters here.
+    play(args=("-e", json.dumps({"paperclip__instance_secret_keys": KEYS[:2], "paperclip_rollout_timeout": 5})),
+         check=False)
     before = secret(api_client).data
     assert sorted(before) == sorted(KEYS[:2])
     output = play()
