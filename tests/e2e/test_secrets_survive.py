@@ -1,7 +1,7 @@
 """The instance Secret survives every path a real instance meets (issue 12), on the real node:
 a collection upgrade that adds a generated key, re-runs, a key deleted by hand, a value
 changed by hand, and -vvv output. Server-side apply may remove fields a manager stops
-sending (it does for data; for stringData, Kubernetes 1.36 keeps them), so these check
+sending (the documented rule for data; for stringData, Kubernetes 1.36 keeps them), so these check
 the values themselves after each path, byte for byte."""
 
 import base64
