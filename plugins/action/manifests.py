@@ -27,6 +27,7 @@ from ansible.plugins.loader import lookup_loader
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.paperclip.kubernetes.plugins.module_utils import k8s_helpers, paperclip
 from ansible_collections.paperclip.kubernetes.plugins.module_utils.manifests_spec import ITEM_DEFAULTS, argspec
 from ansible_collections.paperclip.kubernetes.plugins.plugin_utils import manifests as mf
 
@@ -327,28 +328,24 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def _pods(client, namespace, labels):
-        pods = client.resource("Pod", "v1")
         selector = ",".join("{0}={1}".format(k, v) for k, v in sorted(labels.items()))
-        return client.get(pods, namespace=namespace, label_selector=selector).to_dict().get("items") or []
+        return k8s_helpers.list_pods(client, namespace, selector)
 
     def _job_logs(self, client, meta, outcome_pattern):
         """The newest pod's last log lines (every container, init first) and the last line
         matching outcome_pattern."""
-        from kubernetes.client import CoreV1Api
-
         pods = self._pods(client, meta.get("namespace"), {"batch.kubernetes.io/job-name": meta["name"]})
         if not pods:
             return [], None
-        pod = sorted(pods, key=lambda p: p["metadata"].get("creationTimestamp") or "")[-1]
-        core = CoreV1Api(client.client.client)
+        pod = paperclip.sort_pods_newest_first(pods)[0]
         lines = []
         for container in (pod["spec"].get("initContainers") or []) + pod["spec"]["containers"]:
             try:
-                text = core.read_namespaced_pod_log(pod["metadata"]["name"], meta.get("namespace"),
-                                                    container=container["name"], tail_lines=200)
+                text = k8s_helpers.read_pod_log(client, meta.get("namespace"), pod["metadata"]["name"],
+                                                container=container["name"], tail_lines=200)
             except Exception:
                 continue  # a container that never started has no log
-            lines.extend(line for line in to_text(text).splitlines() if line.strip())
+            lines.extend(line for line in text.splitlines() if line.strip())
         pattern = re.compile(outcome_pattern) if outcome_pattern else None
         outcome = next((line for line in reversed(lines) if pattern and pattern.search(line)), None)
         return lines[-8:], outcome

@@ -19,6 +19,8 @@ import copy
 import re
 import time
 
+from ansible_collections.paperclip.kubernetes.plugins.module_utils import paperclip
+
 FIELD_MANAGER = "paperclip.kubernetes"
 HIDDEN = "<hidden>"
 HIDDEN_CHANGED = "<hidden, changed>"
@@ -126,11 +128,9 @@ def render_file_update(old, run_id, role, sources):
 
 
 def job_state(job):
-    """'Complete', 'Failed' or None (still running) for a Job dict."""
-    for cond in ((job or {}).get("status") or {}).get("conditions") or []:
-        if cond.get("status") == "True" and cond.get("type") in ("Complete", "Failed"):
-            return cond["type"]
-    return None
+    """'Complete', 'Failed' or None (still running) for a Job dict: the modules' own
+    reading of a Job (module_utils/paperclip.py), in the action's words."""
+    return {"complete": "Complete", "failed": "Failed"}.get(paperclip.job_state(job or {})[0])
 
 
 def job_failure_message(what, job, outcome, log_tail):
