@@ -45,7 +45,7 @@ def _api_message(exc):
     except (TypeError, ValueError):
         message = body or str(exc)
     status = getattr(exc, "status", None)
-    return status, ("HTTP {0}: {1}".format(status, message) if status else to_text(message))
+    return status, (k8s_helpers.with_hint(status, "HTTP {0}: {1}".format(status, message)) if status else to_text(message))
 
 
 class ActionModule(ActionBase):
@@ -93,7 +93,12 @@ class ActionModule(ActionBase):
         diffs = []
         for item, _text, docs in rendered:
             if item["label_selector"]:
-                docs = self._select(client, item, pending)
+                try:
+                    docs = self._select(client, item, pending)
+                except Exception as exc:
+                    result["status"], message = _api_message(exc)
+                    return self._fail(result, mf.redact("Could not list {0} {1} in {2} ({3}): {4}".format(
+                        item["api_version"], item["kind"], item["namespace"], item["label_selector"], message), hidden))
             for doc in docs:
                 if (doc.get("metadata") or {}).get("namespace") in pending:
                     resources.append(self._ref(doc, item, "would be created" if item["state"] == "present" else "absent"))
@@ -198,7 +203,7 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def _missing_namespaces(client, rendered):
-        from kubernetes.dynamic.exceptions import NotFoundError
+        from kubernetes.dynamic.exceptions import ForbiddenError, NotFoundError
 
         names = set(d["metadata"].get("namespace") for entry in rendered for d in entry[2] if d.get("metadata"))
         missing = set()
@@ -208,6 +213,10 @@ class ActionModule(ActionBase):
                 client.get(namespaces, name=name)
             except NotFoundError:
                 missing.add(name)
+            except ForbiddenError:
+                # An account without that read (playbooks/rbac.yml grants it): the dry run
+                # itself then says whether the namespace exists.
+                pass
         return missing
 
     # -- apply ----------------------------------------------------------------------------

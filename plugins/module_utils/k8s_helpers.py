@@ -31,10 +31,21 @@ def _to_dict(obj):
     return obj.to_dict() if hasattr(obj, "to_dict") else obj
 
 
+# Appended to every refusal (HTTP 403): the API's own message names the verb, resource
+# and identity; this says where the rights come from.
+FORBIDDEN_HINT = ("The identity in this kubeconfig lacks that right: playbooks/rbac.yml creates a deployer "
+                  "account with every right the collection uses (README, \"Least privilege\").")
+
+
+def with_hint(status, message):
+    """`message`, with FORBIDDEN_HINT when the API refused the request (HTTP 403)."""
+    return "{0} {1}".format(message, FORBIDDEN_HINT) if status == 403 else message
+
+
 def api_error_message(exc):
     """A short text for a DynamicApiError (its summary, else its status)."""
     try:
-        return "HTTP {0}: {1}".format(exc.status, exc.summary())
+        return with_hint(exc.status, "HTTP {0}: {1}".format(exc.status, exc.summary()))
     except Exception:
         return str(exc)
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
-# kubelet, kube-proxy, etcd and kwok/kwokctl from the Go module proxy into a cache outside the repo,
-# keyed by version. A second run with a complete cache returns at once.
+# kubelet, kube-proxy, etcd, kwok/kwokctl and kube-router from the Go module
+# proxy into a cache outside the repo, keyed by version. A second run with a
+# complete cache returns at once.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=/dev/null
-. "$here/versions.env"
+# shellcheck source=tests/cluster/lib.sh
+. "$here/lib.sh"
 K8S=${K8S_VERSION}; ETCD=${ETCD_VERSION}; KWOK=${KWOK_VERSION}
-BIN=${KCP_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/paperclip-kubernetes/kcp/$K8S-$ETCD-$KWOK}
 k8s_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
 want=("${k8s_cmds[@]}" etcd kwok kwokctl)
 
@@ -15,7 +15,7 @@ stages=$BIN/kwok-default-stages.yaml
 
 complete() {
   for b in "${want[@]}"; do [ -x "$BIN/$b" ] || return 1; done
-  [ -s "$stages" ]
+  [ -s "$stages" ] && [ -x "$KUBE_ROUTER" ]
 }
 if complete; then echo "$BIN"; exit 0; fi
 
@@ -88,6 +88,13 @@ if [ ! -s "$stages" ]; then
     done
   } >"$stages.tmp"
   mv "$stages.tmp" "$stages"
+fi
+if [ ! -x "$KUBE_ROUTER" ]; then
+  log "kube-router $KUBE_ROUTER_VERSION"
+  mkdir -p "$(dirname "$KUBE_ROUTER")" "$work/kube-router"
+  GOBIN="$work/kube-router" go install -trimpath -ldflags "-s -w" \
+    "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
+  mv "$work/kube-router/kube-router" "$KUBE_ROUTER"
 fi
 complete || { echo "build.sh: incomplete build in $BIN" >&2; exit 1; }
 log "done"

@@ -5,6 +5,8 @@ root=$(cd "$cluster_dir/../.." && pwd)
 # shellcheck source=tests/cluster/versions.env
 . "$cluster_dir/versions.env"
 BIN=${KCP_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/paperclip-kubernetes/kcp/$K8S_VERSION-$ETCD_VERSION-$KWOK_VERSION}
+# kube-router has its own cache directory, so bumping it rebuilds only itself.
+KUBE_ROUTER=${KCP_KUBE_ROUTER:-${XDG_CACHE_HOME:-$HOME/.cache}/paperclip-kubernetes/kube-router/$KUBE_ROUTER_VERSION/kube-router}
 state=$root/.cluster
 kubeconfig=$state/kubeconfig
 cluster_name=paperclip

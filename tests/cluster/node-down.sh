@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Stop the real node and undo everything node-up.sh did: pods (and their
-# network namespaces), kube-proxy's rules, kubelet, containerd and its shims,
-# mounts, cgroups, the bridge, our firewall chain and the sysctls. Safe to
-# run twice, on a half-started node, and with the control plane already gone.
+# network namespaces), the rules and ipsets of kube-proxy and kube-router,
+# kubelet, containerd and its shims, mounts, cgroups, the bridge, our firewall
+# chain and the sysctls. Safe to run twice, on a half-started node, and with
+# the control plane already gone.
 set -uo pipefail
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -40,10 +41,17 @@ fi
 # 2. The volume provisioner, kube-proxy and kubelet; then kube-proxy's own
 #    cleanup of its rules.
 stop_pid "$(pidof_node local-provisioner)"
+stop_pid "$(pidof_node kube-router)"
 stop_pid "$(pidof_node kube-proxy)"
 stop_pid "$kubelet_pid"
 if [ -f "$node_dir/kube-proxy.yaml" ]; then
   "$BIN/kube-proxy" --cleanup --config "$node_dir/kube-proxy.yaml" >"$node_dir/logs/kube-proxy-cleanup.log" 2>&1 || true
+fi
+
+# kube-router's cleanup removes its chains and ipsets.
+if [ -x "$KUBE_ROUTER" ] && [ -f "$node_dir/pids/kube-router.pid" ]; then
+  "$KUBE_ROUTER" --cleanup-config --run-router=false --run-service-proxy=false \
+    >"$node_dir/logs/kube-router-cleanup.log" 2>&1 || true
 fi
 
 # The kubelet's own chains (KUBE-FIREWALL, canaries), which --cleanup leaves:
@@ -56,6 +64,11 @@ for ipt in iptables ip6tables; do
       "$ipt" -w -t "$table" -F "$chain" 2>/dev/null; "$ipt" -w -t "$table" -X "$chain" 2>/dev/null || true
     done
   done
+done
+
+# Any ipset kube-router left (its names start KUBE-, or inet6:KUBE-).
+for set in $(ipset list -n 2>/dev/null | grep -E '^(inet6:)?KUBE-' || true); do
+  ipset destroy "$set" 2>/dev/null || true
 done
 
 # 3. Whatever containers remain: runc removes them (also when containerd is gone).

@@ -223,6 +223,17 @@ fi
 while iptables -w -t nat -D POSTROUTING -j "$fw_chain" 2>/dev/null; do :; done
 iptables -w -t nat -I POSTROUTING 1 -j "$fw_chain"
 
+# --- NetworkPolicy: kube-router's policy controller only ---------------------------
+# The bridge plugin enforces no NetworkPolicy; kube-router's firewall does, with
+# iptables and ipsets on the pod traffic the bridge hands to iptables (see
+# bridge-nf-call-iptables above). Its router and service proxy stay off
+# (kube-proxy serves Services), its health and metrics servers are disabled.
+log "kube-router (NetworkPolicy)"
+start kube-router "$KUBE_ROUTER" --kubeconfig "$kubeconfig" --hostname-override "$KCP_NODE_NAME" \
+  --run-firewall=true --run-router=false --run-service-proxy=false \
+  --service-cluster-ip-range "$KCP_SERVICE_CIDR" --health-port 0 --metrics-port 0 --v 1
+wait_for 60 "kube-router's policy chains" iptables -w -t filter -S KUBE-ROUTER-FORWARD
+
 # --- CoreDNS, as a pod ------------------------------------------------------------
 log "CoreDNS"
 COREDNS_IMAGE=$(image_ref coredns) bash "$cluster_dir/coredns.sh"

@@ -293,7 +293,7 @@ def test_a_full_backup_target_fails_clearly(play, core, kubeconfig, images, stat
     try:
         rc, output, _f, _secs = play("playbooks/backup.yml", backup_volume_claim=claim)
         assert rc != 0, output[-4000:]
-        assert re.search(r"pg_dump of database paperclip failed: target /backups has \S+ free of \S+", output), \
+        assert re.search(r"pg_dump of database paperclip failed \(its error is above\): target /backups has \S+ free of \S+", output), \
             output[-4000:]
         assert "logs job/paperclip-backup-" in output
         assert not [n for n in _on_backup_volume(kubeconfig, images, "ls -A1 /backups", claim=claim).split()

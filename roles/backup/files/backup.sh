@@ -21,7 +21,7 @@ if [ -e "$dir/$name" ]; then
   exit 2
 fi
 if ! pg_dump --format=custom --compress=6 --file="$tmp" --dbname="$DB_NAME"; then
-  echo "BACKUP_FAILED pg_dump of database $DB_NAME failed: $(df -h "$dir" | tail -n 1 | awk '{print "target " $6 " has " $4 " free of " $2}')"
+  echo "BACKUP_FAILED pg_dump of database $DB_NAME failed (its error is above): $(df -h "$dir" | tail -n 1 | awk '{print "target " $6 " has " $4 " free of " $2}')"
   exit 1
 fi
 mv "$tmp" "$dir/$name"

@@ -54,6 +54,23 @@ CASES = {
     "volume-small": ({"storage_volume_size": "100Mi"}, "at least 256Mi"),
     "invite-hours": ({"bootstrap_invite_expires_hours": 1000}, "bootstrap_invite_expires_hours must be between 1 and 720"),
     "schedule": ({"bootstrap_rotation_schedule": "every day"}, "bootstrap_rotation_schedule must be empty or a cron"),
+    # Image references: a digest is sha256 and 64 lowercase hex digits; paths are lowercase.
+    "image-digest-short": ({"paperclip_image": "ghcr.io/paperclipai/paperclip@sha256:abc"},
+                           "paperclip_image must be a container image reference"),
+    "image-digest-algo": ({"postgres_image": "docker.io/library/postgres@md5:" + "a" * 32},
+                          "postgres_image must be a container image reference"),
+    "image-digest-upper-hex": ({"backup_client_image": "docker.io/library/postgres@sha256:" + "A" * 64},
+                               "backup_client_image must be a container image reference"),
+    "image-upper": ({"paperclip_image": "ghcr.io/PaperclipAI/paperclip:sha-b8725c5"},
+                    "paperclip_image must be a container image reference"),
+    "image-space": ({"postgres_client_image": "postgres 16"}, "postgres_client_image must be a container image reference"),
+    "image-cnpg": ({"postgres_cnpg_image": "ghcr.io/cloudnative-pg/postgresql:"}, "postgres_cnpg_image must be a container image"),
+    "image-client": ({"paperclip_client_image": "Postgres"}, "paperclip_client_image must be a container image reference"),
+    "image-s3-check": ({"storage_s3_check_image": "https://ghcr.io/paperclipai/paperclip"},
+                       "storage_s3_check_image (default: paperclip_image) must be a container image reference"),
+    "image-bootstrap": ({"bootstrap_image": "ghcr.io/paperclipai/paperclip:@sha256:" + "0" * 64},
+                        "bootstrap_image (default: paperclip_image) must be a container image reference"),
+    "image-backup-s3": ({"backup_s3_image": "ghcr.io/paperclipai//paperclip"}, "backup_s3_image must be a container image reference"),
 }
 
 

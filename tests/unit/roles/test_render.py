@@ -25,6 +25,8 @@ SECRET_ENV_NAMES = {
     "POSTGRES_PASSWORD", "PGPASSWORD",
 }
 BASE = {"paperclip_host": "paperclip.example.com"}
+PAPERCLIP_DIGEST_REF = "ghcr.io/paperclipai/paperclip:sha-b8725c5@sha256:" + "0123456789abcdef" * 4
+POSTGRES_DIGEST_REF = "docker.io/library/postgres@sha256:" + "fedcba9876543210" * 4
 
 VARIABLE_SETS = {
     "default": {},
@@ -51,6 +53,10 @@ VARIABLE_SETS = {
     "sealos": {"paperclip_platform": "sealos", "paperclip_namespace": "ns-alice", "paperclip_name": "paperclip-ab12cd34",
                "paperclip_host": "paperclip-ab12cd34.cloud.sealos.io", "storage_object_provider": "sealos",
                "paperclip_memory_limit": "512Mi", "paperclip_memory_request": "256Mi"},
+    # Pinned by digest (with and without a tag): written into the pod specs verbatim.
+    "image-digest": {"paperclip_image": PAPERCLIP_DIGEST_REF, "postgres_image": POSTGRES_DIGEST_REF,
+                     "postgres_client_image": POSTGRES_DIGEST_REF, "bootstrap_rotation_schedule": "0 */12 * * *",
+                     "backup_schedule": "17 3 * * *"},
     "cert-manager-rotation": {"paperclip_ingress_class": "traefik", "paperclip_ingress_cert_manager_issuer": "letsencrypt",
                               "bootstrap_rotation_schedule": "0 */12 * * *", "paperclip_image_pull_secrets": ["ghcr"]},
 }
@@ -224,3 +230,17 @@ def test_secrets_carry_the_values(rendered):
     assert config["server"]["deploymentMode"] == "authenticated" and config["server"]["exposure"] == "public"
     assert config["auth"] == {"baseUrlMode": "explicit", "disableSignUp": False, "publicBaseUrl": "https://paperclip.example.com"}
     assert set(config) >= {"$meta", "database", "logging", "server", "auth", "storage", "secrets"}
+
+
+def test_digest_references_render_verbatim(rendered):
+    docs = rendered["image-digest"]
+    sts = docs["paperclip-statefulset.yaml"]["spec"]["template"]["spec"]
+    assert sts["containers"][0]["image"] == PAPERCLIP_DIGEST_REF
+    assert {c["image"] for c in sts["initContainers"]} == {PAPERCLIP_DIGEST_REF, POSTGRES_DIGEST_REF}
+    pg = docs["postgres-statefulset.yaml"]["spec"]["template"]["spec"]
+    assert [c["image"] for c in pg["containers"]] == [POSTGRES_DIGEST_REF]
+    # The images other roles default from paperclip_image and postgres_client_image.
+    rotation = docs["bootstrap-cronjob.yaml"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert {c["image"] for c in rotation["containers"]} == {PAPERCLIP_DIGEST_REF}
+    backup = docs["backup-cronjob.yaml"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert {c["image"] for c in backup["containers"]} == {POSTGRES_DIGEST_REF}
