@@ -24,6 +24,7 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
+from ansible.utils.display import Display
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
@@ -46,6 +47,9 @@ def _api_message(exc):
         message = body or str(exc)
     status = getattr(exc, "status", None)
     return status, (k8s_helpers.with_hint(status, "HTTP {0}: {1}".format(status, message)) if status else to_text(message))
+
+
+display = Display()
 
 
 class ActionModule(ActionBase):
@@ -307,7 +311,23 @@ class ActionModule(ActionBase):
 
         ref = next(r for r in resources if r["kind"] == doc["kind"] and r["name"] == meta["name"])
         if doc["kind"] == "Job":
-            ok, job = mf.wait_until(lambda: fetch().to_dict(), mf.job_state, timeout, interval=1)
+            # Every fifth poll also looks at the pods: one waiting for a claim that does not
+            # exist would otherwise hold the wait until the timeout.
+            polls, blocked = [0], []
+
+            def fetch_job():
+                job = fetch().to_dict()
+                polls[0] += 1
+                if not mf.job_state(job) and polls[0] % 5 == 0:
+                    pods = self._pods(client, meta.get("namespace"), {"batch.kubernetes.io/job-name": meta["name"]})
+                    blocked[:] = [m for m in [mf.missing_volume(pods)] if m]
+                return job
+            ok, job = mf.wait_until(fetch_job, lambda j: mf.job_state(j) or blocked, timeout, interval=1,
+                                    transient=k8s_helpers.is_transient)
+            if blocked:
+                ref["state"] = "Pending"
+                return "{0} (Job {1}/{2}) cannot start: {3}".format(
+                    item["what"] or "The Job", meta.get("namespace"), meta["name"], blocked[0])
             state = mf.job_state(job) if ok else None
             ref["state"] = state or "Running"
             if state == "Complete" and not item["outcome"]:
@@ -324,7 +344,14 @@ class ActionModule(ActionBase):
         predicate = RESOURCE_PREDICATES.get(doc["kind"])
         if predicate is None:
             return None
-        ok, live = mf.wait_until(fetch, predicate, timeout, interval=1)
+
+        def rolled_out(live):
+            if predicate(live):
+                return True
+            if doc["kind"] == "StatefulSet":
+                self._replace_stuck_pods(client, live.to_dict(), ref)
+            return False
+        ok, live = mf.wait_until(fetch, rolled_out, timeout, interval=1, transient=k8s_helpers.is_transient)
         if ok:
             return None
         live = live.to_dict()
@@ -334,6 +361,24 @@ class ActionModule(ActionBase):
         return "{0} was not ready within {1} s (ready {2}/{3}){4}".format(
             mf.object_ref(doc), timeout, status.get("readyReplicas", 0), (live.get("spec") or {}).get("replicas", 1),
             ": " + "; ".join(problems) if problems else ".")
+
+    def _replace_stuck_pods(self, client, live, ref):
+        """Delete the pods of a StatefulSet that are stuck at an old revision, so that the
+        controller recreates them from the current template (a fixed image after a broken one)."""
+        # Not compared with status.currentRevision: after a revert to an earlier template the
+        # controller reports current == update while the pod still runs the broken revision.
+        update = (live.get("status") or {}).get("updateRevision")
+        if not update:
+            return
+        selector = ((live.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        pods = client.resource("Pod", "v1")
+        for pod in self._pods(client, live["metadata"].get("namespace"), selector):
+            if mf.stuck_at_old_revision(pod, update):
+                client.delete(pods, name=pod["metadata"]["name"], namespace=pod["metadata"]["namespace"])
+                ref.setdefault("replaced_pods", []).append(pod["metadata"]["name"])
+                display.warning("{0}: pod {1} was stuck at an old revision and was deleted, so that the "
+                                "StatefulSet recreates it from the current template.".format(
+                                    ref["name"], pod["metadata"]["name"]))
 
     @staticmethod
     def _pods(client, namespace, labels):

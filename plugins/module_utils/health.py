@@ -19,12 +19,16 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import 
 )
 from ansible_collections.paperclip.kubernetes.plugins.module_utils.k8s_helpers import (
     proxy_get,
+    service_pod_events,
+    service_pod_ports,
 )
 from ansible_collections.paperclip.kubernetes.plugins.module_utils.paperclip import (
     evaluate_health,
     health_fields,
     health_url,
     redact,
+    no_endpoints,
+    pod_proxy_path,
     service_proxy_path,
     truncate,
 )
@@ -45,6 +49,10 @@ class UrlProber:
         self.headers = {"Accept": "application/json"}
         if params["host_header"]:
             self.headers["Host"] = params["host_header"]
+
+    def events(self):
+        """Nothing to add: a URL says nothing about which pods answer it."""
+        return []
 
     def probe(self, timeout):
         """Returns (http_status, body_text); raises on transport errors."""
@@ -69,10 +77,26 @@ class ServiceProber:
     def __init__(self, module):
         params = module.params
         self.target = service_proxy_path(params["namespace"], params["service"], params["port"], params["scheme"])
+        self.namespace, self.service = params["namespace"], params["service"]
+        self.port, self.scheme = params["port"], params["scheme"]
         self.client = get_api_client(module=module)
 
+    def events(self):
+        """The newest events of the pods behind the Service (probe failures, restarts)."""
+        return service_pod_events(self.client, self.namespace, self.service)
+
     def probe(self, timeout):
-        return proxy_get(self.client, self.target, timeout)
+        status, text = proxy_get(self.client, self.target, timeout)
+        if not no_endpoints(status, text):
+            return status, text
+        # No pod is ready (the API server's own 503). Ask the pod itself, to report its
+        # answer (Paperclip's 503 "database unreachable", say) instead of the API server's.
+        # A healthy pod answer still means "not ready yet": the Service's answer stands.
+        for pod, port in service_pod_ports(self.client, self.namespace, self.service, self.port)[:1]:
+            pod_status, pod_text = proxy_get(self.client, pod_proxy_path(self.namespace, pod, port, self.scheme), timeout)
+            if pod_status != 200:
+                return pod_status, pod_text
+        return status, text
 
 
 def run(module, prober, clock=time.monotonic, sleep=time.sleep):
@@ -122,6 +146,10 @@ def run(module, prober, clock=time.monotonic, sleep=time.sleep):
         msg = "Paperclip health endpoint {0} is unreachable: {1}".format(prober.target, redact(error))
         if wait:
             msg = "Timed out after {0}s and {1} attempts: {2}".format(elapsed, attempts, msg)
+            events = getattr(prober, "events", list)()
+            if events:
+                result["events"] = events
+                msg += ". Recent events: {0}".format(" | ".join(redact(e) for e in events))
         module.fail_json(msg=msg, **result)
 
     verdict = answer[2]
@@ -130,4 +158,8 @@ def run(module, prober, clock=time.monotonic, sleep=time.sleep):
         elapsed, attempts, prober.target, what, verdict["message"], answer[0], truncate(redact(answer[1] or "")))
     if no_answer:
         msg += ". The last probe {0}".format(no_answer)
+    events = getattr(prober, "events", list)()
+    if events:
+        result["events"] = events
+        msg += ". Recent events: {0}".format(" | ".join(redact(e) for e in events))
     module.fail_json(msg=msg, **result)

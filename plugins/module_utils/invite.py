@@ -134,7 +134,13 @@ class Invite:
                 self.fail("Timed out after {0:.0f}s waiting for Job {1}/{2} to finish ({3}; {4}). Log tail:\n{5}".format(
                     self.elapsed(), self.namespace, name, reason, detail, tail), job=name)
             self.pause()
-            job = k8s.get_job(self.client, self.namespace, name)
+            try:
+                job = k8s.get_job(self.client, self.namespace, name)
+            except Exception as exc:
+                # The API server restarting is waited out like a Job still running.
+                if not k8s.is_transient(exc):
+                    raise
+                continue
             if job is None:
                 self.fail("Job {0}/{1} disappeared while waiting for it".format(self.namespace, name), job=name)
 

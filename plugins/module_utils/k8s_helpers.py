@@ -42,6 +42,17 @@ def with_hint(status, message):
     return "{0} {1}".format(message, FORBIDDEN_HINT) if status == 403 else message
 
 
+def is_transient(exc):
+    """True for errors a restarting or overloaded API server gives (no connection, HTTP 429
+    or 5xx): a wait carries on through them until its own deadline."""
+    status = getattr(exc, "status", None)
+    if isinstance(status, int):
+        return status == 429 or status >= 500
+    return type(exc).__name__ in ("MaxRetryError", "ProtocolError", "NewConnectionError", "ConnectionError",
+                                  "ConnectionRefusedError", "ConnectionResetError", "ReadTimeoutError",
+                                  "TimeoutError")
+
+
 def api_error_message(exc):
     """A short text for a DynamicApiError (its summary, else its status)."""
     try:
@@ -86,6 +97,50 @@ def list_pods(client, namespace, label_selector):
     except DynamicApiError as exc:
         raise CoreException("Could not list pods in {0} ({1}): {2}".format(
             namespace, label_selector, api_error_message(exc)))
+
+
+def service_pod_ports(client, namespace, service, port):
+    """[(pod name, container port number)] for the pods behind a Service's port (given by
+    name or number), so a caller can reach a pod that is not ready through pods/proxy."""
+    services = client.resource("Service", "v1")
+    try:
+        spec = _to_dict(client.get(services, name=service, namespace=namespace)).get("spec") or {}
+    except DynamicApiError:
+        return []
+    target = next((p.get("targetPort", p.get("port")) for p in spec.get("ports") or []
+                   if str(port) in (p.get("name"), str(p.get("port")))), None)
+    selector = ",".join("{0}={1}".format(k, v) for k, v in sorted((spec.get("selector") or {}).items()))
+    found = []
+    for pod in list_pods(client, namespace, selector) if selector and target is not None else []:
+        number = target
+        if not str(target).isdigit():
+            number = next((cp.get("containerPort") for c in (pod.get("spec") or {}).get("containers") or []
+                           for cp in c.get("ports") or [] if cp.get("name") == target), None)
+        if number and (pod.get("status") or {}).get("podIP"):
+            found.append((pod["metadata"]["name"], int(number)))
+    return found
+
+
+def service_pod_events(client, namespace, service, limit=5):
+    """The newest events of the pods behind a Service, as short lines ("pod: Warning
+    Unhealthy: Readiness probe failed: ... (x12)"), newest last."""
+    services = client.resource("Service", "v1")
+    events = client.resource("Event", "v1")
+    try:
+        selector = (_to_dict(client.get(services, name=service, namespace=namespace)).get("spec") or {}).get("selector") or {}
+        pods = list_pods(client, namespace, ",".join("{0}={1}".format(k, v) for k, v in sorted(selector.items())))
+        found = []
+        for pod in pods:
+            name = pod["metadata"]["name"]
+            items = _to_dict(client.get(events, namespace=namespace, field_selector="involvedObject.name={0}".format(name)))
+            for e in items.get("items") or []:
+                when = e.get("lastTimestamp") or e.get("eventTime") or (e.get("metadata") or {}).get("creationTimestamp") or ""
+                found.append((when, "{0}: {1} {2}: {3}{4}".format(
+                    name, e.get("type", ""), e.get("reason", ""), (e.get("message") or "").strip(),
+                    " (x{0})".format(e["count"]) if (e.get("count") or 1) > 1 else "")))
+    except (DynamicApiError, CoreException) as exc:
+        return ["(events unavailable: {0})".format(api_error_message(exc) if isinstance(exc, DynamicApiError) else exc)]
+    return [line for _when, line in sorted(found)[-limit:]]
 
 
 def read_pod_log(client, namespace, pod, container=None, tail_lines=1000):

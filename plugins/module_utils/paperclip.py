@@ -342,6 +342,18 @@ def service_proxy_path(namespace, service, port="http", scheme="http"):
         quote(namespace, safe=""), quote(name, safe=":"), HEALTH_PATH)
 
 
+def pod_proxy_path(namespace, pod, port, scheme="http"):
+    """The API server path that proxies to <pod>:<port>/api/health (port: a number)."""
+    name = "{0}:{1}:{2}".format(scheme, pod, port)
+    return "/api/v1/namespaces/{0}/pods/{1}/proxy{2}".format(
+        quote(namespace, safe=""), quote(name, safe=":"), HEALTH_PATH)
+
+
+def no_endpoints(status, text):
+    """True for the API server's own 503 for a Service whose pods are all unready."""
+    return status == 503 and "no endpoints available" in (text or "") and '"Status"' in (text or "")
+
+
 def parse_json_object(text):
     """The body as a dict, or None when it is not a JSON object."""
     if not text:

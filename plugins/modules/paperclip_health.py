@@ -194,6 +194,14 @@ state:
   returned: always
   type: str
   sample: ok
+events:
+  description: >-
+    On a failed wait through the service proxy, the newest events of the pods behind the Service
+    (probe failures, restarts), as short lines.
+  returned: on failure with I(service)
+  type: list
+  elements: str
+  sample: ["paperclip-0: Warning Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503 (x12)"]
 url:
   description: The URL, or Kubernetes API path, that was probed.
   returned: always

@@ -36,16 +36,24 @@ def object_ref(doc):
 
 
 def secret_values(docs):
-    """Every value a Secret of docs carries, longest first (for redact)."""
+    """Every value a Secret of docs carries, longest first (for redact), except values the
+    manifests show anyway: a database or user name that is also part of object names
+    ("paperclip"), a port. Redacting those would turn every message into asterisks."""
+    import json
+
     values = set()
+    public = []
     for doc in docs:
         if doc.get("kind") not in SECRET_KINDS:
+            public.append(doc)
             continue
+        public.append(doc.get("metadata") or {})
         for field in ("data", "stringData"):
             for value in (doc.get(field) or {}).values():
                 if isinstance(value, str) and len(value) >= 4:
                     values.add(value)
-    return sorted(values, key=len, reverse=True)
+    shown = json.dumps(public)
+    return sorted((v for v in values if v not in shown), key=len, reverse=True)
 
 
 def redact(text, values):
@@ -133,6 +141,21 @@ def job_state(job):
     return {"complete": "Complete", "failed": "Failed"}.get(paperclip.job_state(job or {})[0])
 
 
+def missing_volume(pods):
+    """The scheduler's message for a pending pod whose PersistentVolumeClaim does not
+    exist (it would wait for it forever), or None."""
+    for pod in pods:
+        status = pod.get("status") or {}
+        if status.get("phase") != "Pending":
+            continue
+        for cond in status.get("conditions") or []:
+            message = cond.get("message") or ""
+            if cond.get("type") == "PodScheduled" and cond.get("status") == "False" \
+                    and "persistentvolumeclaim" in message and "not found" in message:
+                return message
+    return None
+
+
 def job_failure_message(what, job, outcome, log_tail):
     """Why a Job failed: its own outcome line ('X_FAILED reason'), else its conditions
     and its last log lines."""
@@ -170,13 +193,45 @@ def pod_problems(pods):
     return problems
 
 
-def wait_until(fetch, done, timeout, interval=1.0, clock=time.monotonic, sleep=time.sleep):
-    """Call fetch() until done(result) or timeout seconds pass; returns (ok, last result)."""
+# Waiting reasons of a container that will not start without a change: a pod at an
+# old revision in one of these is replaced during a rollout (see stuck_at_old_revision).
+STUCK_REASONS = frozenset(["CrashLoopBackOff", "ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull",
+                           "InvalidImageName", "CreateContainerConfigError", "CreateContainerError",
+                           "RunContainerError"])
+
+
+def stuck_at_old_revision(pod, update_revision):
+    """True for a pod of a StatefulSet that is not at update_revision, not ready, and whose
+    containers cannot start (STUCK_REASONS) or keep exiting. The StatefulSet controller
+    never replaces such a pod by itself, so reverting a broken template alone would wait
+    forever ("forced rollback" in the Kubernetes StatefulSet documentation)."""
+    meta = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    if not update_revision or (meta.get("labels") or {}).get("controller-revision-hash") == update_revision:
+        return False
+    if any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []):
+        return False
+    for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+        waiting = (cs.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") in STUCK_REASONS or (cs.get("restartCount") or 0) > 0:
+            return True
+    return False
+
+
+def wait_until(fetch, done, timeout, interval=1.0, clock=time.monotonic, sleep=time.sleep, transient=None):
+    """Call fetch() until done(result) or timeout seconds pass; returns (ok, last result).
+    An exception for which transient(exc) is true (the API server restarting, say) is
+    waited out like a result that is not done yet, and raised again at the deadline."""
     deadline = clock() + timeout
     while True:
-        result = fetch()
-        if done(result):
-            return True, result
-        if clock() >= deadline:
-            return False, result
+        try:
+            result = fetch()
+        except Exception as exc:
+            if transient is None or not transient(exc) or clock() >= deadline:
+                raise
+        else:
+            if done(result):
+                return True, result
+            if clock() >= deadline:
+                return False, result
         sleep(interval)

@@ -35,14 +35,14 @@ def lib(name: str) -> str:
 
 def footprint() -> dict:
     """Everything of ours that could be left behind on this machine."""
-    bin_dir, bridge = lib("BIN"), lib("KCP_BRIDGE")
+    bin_dir, bridge, kube_router = lib("BIN"), lib("KCP_BRIDGE"), lib("KUBE_ROUTER")
     procs = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if bin_dir in cmd or str(STATE) in cmd or "local_provisioner.py" in cmd:
+        if bin_dir in cmd or kube_router in cmd or str(STATE) in cmd or "local_provisioner.py" in cmd:
             procs.append(cmd[:120])
     iptables = "".join(sh(ipt, "-w", "-t", table, "-S") for ipt in ("iptables", "ip6tables")
                        for table in ("filter", "nat", "mangle"))
@@ -51,6 +51,8 @@ def footprint() -> dict:
         "netns": [n for n in sh("ip", "netns", "list").split() if n.startswith("cni-")],
         "bridge": sh("ip", "-br", "link", "show", bridge, check=False).strip(),
         "rules": [r for r in iptables.splitlines() if "PAPERCLIP-KCP" in r or "KUBE-" in r or "CNI-" in r],
+        # kube-router's ipsets (its names start KUBE-).
+        "ipsets": [n for n in sh("ipset", "list", "-n").split() if "KUBE-" in n],
         "mounts": [m for m in sh("findmnt", "-rn", "-o", "TARGET").splitlines() if str(STATE) in m],
         "cgroups": [str(p) for p in Path("/sys/fs/cgroup").glob("*/kubepods")],
         "state_dir": STATE.exists(),
@@ -58,7 +60,7 @@ def footprint() -> dict:
     }
 
 
-EMPTY = {"processes": [], "netns": [], "bridge": "", "rules": [], "mounts": [], "cgroups": [],
+EMPTY = {"processes": [], "netns": [], "bridge": "", "rules": [], "ipsets": [], "mounts": [], "cgroups": [],
          "state_dir": False, "pv_link": False}
 
 

@@ -28,14 +28,15 @@ def ansible_env(**extra):
     return env
 
 
-def run_playbook(playbook, hosts, workdir, extra_env=None, timeout=900, args=()):
+def run_playbook(playbook, hosts, workdir, extra_env=None, timeout=900, args=(), on_line=None):
     """Run `playbook` with an inventory of `hosts` (name -> vars).
 
     Returns (returncode, output, failures) where failures maps a host to the
     `msg` of its failed task. No cluster is contacted: the hosts either render
     (paperclip_render_dir) or fail validation before any API call, and the
     kubeconfig points at a closed loopback port so a stray call fails loudly
-    (pass KUBECONFIG in extra_env to use a real cluster).
+    (pass KUBECONFIG in extra_env to use a real cluster). on_line, when given, is called
+    with each line of output as it comes (the fault tests act on a task's start).
     """
     workdir = Path(workdir)
     inventory = {"all": {"hosts": {}}}
@@ -62,11 +63,12 @@ def run_playbook(playbook, hosts, workdir, extra_env=None, timeout=900, args=())
         "KUBECONFIG": str(kubeconfig),
         **(extra_env or {}),
     })
-    proc = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "-i", str(inv), *args, str(ROOT / playbook)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
-    )
-    out = proc.stdout + proc.stderr
+    command = [str(VENV_BIN / "ansible-playbook"), "-i", str(inv), *args, str(ROOT / playbook)]
+    if on_line is None:
+        proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        returncode, out = proc.returncode, proc.stdout + proc.stderr
+    else:
+        returncode, out = _streamed(command, env, timeout, on_line)
     failures = {}
     # "fatal: [host]: FAILED! => {...}", or per loop item "failed: [host] (item=...) => {...}".
     for m in re.finditer(r"^(?:fatal: \[([^\]]+)\]: FAILED!|failed: \[([^\]]+)\] \(item=.*?\)) => (\{.*\})$", out, re.M):
@@ -76,7 +78,26 @@ def run_playbook(playbook, hosts, workdir, extra_env=None, timeout=900, args=())
         except ValueError:
             msg = m.group(3)
         failures[host] = (failures.get(host, "") + "\n" + msg).strip()
-    return proc.returncode, out, failures
+    return returncode, out, failures
+
+
+def _streamed(command, env, timeout, on_line):
+    """Run command, calling on_line(line) for each line of its output; (returncode, output)."""
+    import threading
+
+    lines = []
+    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          stdin=subprocess.DEVNULL, text=True) as proc:
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            for line in proc.stdout:
+                lines.append(line)
+                on_line(line)
+        finally:
+            timer.cancel()
+        returncode = proc.wait()
+    return returncode, "".join(lines)
 
 
 def recap(output):

@@ -241,3 +241,25 @@ def test_api_server_status_is_not_a_paperclip_body(fakes, clock):
     assert res["state"] == "kubernetes_error" and res["http_status"] == 503
     assert res["status"] is None and res["bootstrap_status"] is None
     assert res["body"]["reason"] == "ServiceUnavailable"
+
+
+class DatabaseDownWithEvents:
+    """The app answering 503 while its database is down, behind a Service whose pod has events."""
+
+    target = "/api/v1/namespaces/p/services/http:paperclip:http/proxy/api/health"
+
+    def probe(self, timeout):
+        return 503, DB_DOWN
+
+    def events(self):
+        return ["paperclip-0: Warning Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503 (x7)"]
+
+
+def test_a_timeout_reports_the_body_and_the_pods_recent_events(fakes, clock):
+    module = fakes.FakeModule(params(service="paperclip", namespace="p", timeout=20, interval=5))
+    with pytest.raises(fakes.Failed) as info:
+        mod.run(module, DatabaseDownWithEvents(), clock=clock, sleep=clock.sleep)
+    res = info.value.result
+    assert "Last HTTP status 503, body:" in res["msg"] and "the database is unreachable" in res["msg"]
+    assert "Recent events: paperclip-0: Warning Unhealthy: Readiness probe failed" in res["msg"]
+    assert res["events"] == DatabaseDownWithEvents().events()

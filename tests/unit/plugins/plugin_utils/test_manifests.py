@@ -21,6 +21,23 @@ def test_secret_values_come_only_from_secrets_longest_first():
     assert "not-a-secret-at-all" not in values
 
 
+def test_values_the_manifests_show_anyway_are_not_redacted():
+    # A connection Secret's user and database names are part of object names: redacting
+    # them would hide which object a message is about.
+    conn = {"kind": "Secret", "metadata": {"name": "paperclip-db", "namespace": "ns"},
+            "stringData": {"username": "paperclip", "database": "paperclip", "port": "5432",
+                           "host": "paperclip-postgres.ns.svc", "password": "s3cr3t-generated-password"}}
+    service = {"kind": "Service", "metadata": {"name": "paperclip-postgres", "namespace": "ns"},
+               "spec": {"ports": [{"port": 5432}]}}
+    values = mf.secret_values([conn, service])
+    assert "paperclip" not in values and "5432" not in values
+    # Values shown nowhere else stay redacted, even harmless ones.
+    assert sorted(values) == ["paperclip-postgres.ns.svc", "s3cr3t-generated-password"]
+    out = mf.redact("Could not apply PersistentVolumeClaim ns/paperclip-postgres-data: s3cr3t-generated-password",
+                    mf.secret_values([conn, service]))
+    assert out == "Could not apply PersistentVolumeClaim ns/paperclip-postgres-data: ********"
+
+
 def test_redact_replaces_every_secret_value():
     message = "HTTP 422: Secret s is invalid: data[KEY_A]: a-very-secret-value and another-secret-value"
     out = mf.redact(message, mf.secret_values([SECRET]))
@@ -101,3 +118,68 @@ def test_wait_until_stops_when_done_or_at_the_deadline():
     ok, last = mf.wait_until(lambda: "never", lambda v: False, 3, interval=1, clock=lambda: now[0],
                              sleep=lambda s: now.__setitem__(0, now[0] + s))
     assert not ok and now[0] == 3
+
+
+def _pod(revision, reason=None, ready=False, restarts=0):
+    state = {"waiting": {"reason": reason}} if reason else {"running": {}}
+    return {"metadata": {"name": "p-0", "labels": {"controller-revision-hash": revision}},
+            "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+                       "containerStatuses": [{"name": "app", "state": state, "restartCount": restarts}]}}
+
+
+def test_a_pod_stuck_at_an_old_revision_is_recognised():
+    assert mf.stuck_at_old_revision(_pod("old", "CrashLoopBackOff"), "new")
+    assert mf.stuck_at_old_revision(_pod("old", "ErrImageNeverPull"), "new")
+    assert mf.stuck_at_old_revision(_pod("old", restarts=2), "new")
+    # Not stuck: already at the new revision, ready, or still starting.
+    assert not mf.stuck_at_old_revision(_pod("new", "CrashLoopBackOff"), "new")
+    assert not mf.stuck_at_old_revision(_pod("old", ready=True, restarts=3), "new")
+    assert not mf.stuck_at_old_revision(_pod("old", "ContainerCreating"), "new")
+    assert not mf.stuck_at_old_revision(_pod("old", "CrashLoopBackOff"), None)
+
+
+def test_wait_until_waits_out_transient_errors_and_raises_others():
+    calls = []
+    now = [0.0]
+
+    def fetch():
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionError("apiserver restarting")
+        return "done"
+    ok, result = mf.wait_until(fetch, lambda r: r == "done", 10, clock=lambda: now[0],
+                               sleep=lambda s: now.__setitem__(0, now[0] + s),
+                               transient=lambda e: isinstance(e, ConnectionError))
+    assert ok and result == "done" and len(calls) == 3
+
+    def broken():
+        raise ValueError("not transient")
+    try:
+        mf.wait_until(broken, bool, 10, clock=lambda: 0.0, sleep=lambda s: None,
+                      transient=lambda e: isinstance(e, ConnectionError))
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a non-transient error was swallowed")
+
+    def down():
+        raise ConnectionError("still down")
+    now[0] = 0.0
+    try:
+        mf.wait_until(down, bool, 5, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s),
+                      transient=lambda e: isinstance(e, ConnectionError))
+    except ConnectionError:
+        assert now[0] >= 5
+    else:
+        raise AssertionError("a transient error past the deadline was swallowed")
+
+
+def test_a_pod_waiting_for_a_missing_claim_is_recognised():
+    pending = {"status": {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False",
+         "message": '0/2 nodes are available: persistentvolumeclaim "paperclip-backups" not found.'}]}}
+    assert "paperclip-backups" in mf.missing_volume([pending])
+    unbound = {"status": {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "message": "pod has unbound immediate PersistentVolumeClaims"}]}}
+    assert mf.missing_volume([unbound]) is None
+    assert mf.missing_volume([{"status": {"phase": "Running"}}]) is None
