@@ -105,6 +105,13 @@ componentsPatches:
   extraArgs:
   - {key: enable-hostpath-provisioner, value: "true"}
   - {key: service-cluster-ip-range, value: $KCP_SERVICE_CIDR}
+  # One instance, nothing to elect. With leader election it exits when the API
+  # server is away longer than its renew deadline (10 s), and nothing here
+  # restarts it as a kubelet or systemd would (tests/e2e/test_faults.py).
+  - {key: leader-elect, value: "false"}
+- name: kube-scheduler
+  extraArgs:
+  - {key: leader-elect, value: "false"}
 ---
 kind: KwokConfiguration
 apiVersion: config.kwok.x-k8s.io/v1alpha1

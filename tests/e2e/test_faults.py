@@ -67,6 +67,10 @@ class ApiServer:
         self.pidfile.write_text(str(new.pid))
         self.restarts += 1
         wait_for("the API server to be ready again", self.ready, timeout=90)
+        # The rest of the control plane rode it out (it does not run leader election).
+        for component in ("kube-controller-manager", "kube-scheduler", "etcd"):
+            pid = int((CLUSTER / "pids" / f"{component}.pid").read_text().strip())
+            assert Path(f"/proc/{pid}").exists(), f"{component} exited while the API server was down"
 
     def ready(self):
         try:
@@ -121,6 +125,11 @@ def secrets(api_client):
 def converge(play, outcome, where, **overrides):
     """The faulted run carried on or failed naming its task; a re-run converges; the next is a no-op."""
     rc, output, failures = outcome
+    # What each fault did to the run, for the README's table (artifacts/e2e/faults.txt).
+    artifacts = ROOT / "artifacts" / "e2e"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with open(artifacts / "faults.txt", "a") as f:
+        f.write(f"{where or 'after'}: rc={rc} {(failures.get('fault') or 'carried on')[:300]!r}\n")
     if rc != 0:
         failed_task = output.split("fatal:")[0].rsplit("TASK [", 1)[-1].split("]")[0]
         assert where in failed_task, f"the failure was not in {where}: {failed_task}\n{output[-3000:]}"
@@ -170,11 +179,11 @@ def test_apiserver_down_while_the_bootstrap_job_runs(play, apiserver, api_client
     assert not [j.metadata.name for j in jobs if not j.status.completion_time and not j.status.failed]
 
 
+# The database during a deploy's rollout, the app during a rotation (the other two pairings
+# take the same paths: a StatefulSet pod recreated under a wait; kept out for time).
 @pytest.mark.parametrize("pod, playbook, pattern", [
     ("paperclip-postgres-0", "deploy.yml", r"paperclip\.kubernetes\.paperclip : Config Secret"),
-    ("paperclip-0", "deploy.yml", r"paperclip\.kubernetes\.paperclip : Config Secret"),
     ("paperclip-0", "playbooks/rotate_invite.yml", r"paperclip\.kubernetes\.bootstrap : Bootstrap Job"),
-    ("paperclip-postgres-0", "playbooks/rotate_invite.yml", r"paperclip\.kubernetes\.bootstrap : Bootstrap Job"),
 ])
 def test_a_pod_killed_during_a_run(play, api_client, pod, playbook, pattern):
     before = secrets(api_client)
