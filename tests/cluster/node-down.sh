@@ -17,7 +17,7 @@ stop_pid() {
   local pid=$1
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
   case "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" in
-    "$BIN"/* | *"$node_dir"* | *"$containerd_sock"* | *local_provisioner.py*) ;;
+    "$BIN"/* | "$KUBE_ROUTER"* | *"$node_dir"* | *"$containerd_sock"* | *local_provisioner.py*) ;;
     *) return 0 ;;
   esac
   kill -TERM "$pid" 2>/dev/null
@@ -48,12 +48,8 @@ if [ -f "$node_dir/kube-proxy.yaml" ]; then
   "$BIN/kube-proxy" --cleanup --config "$node_dir/kube-proxy.yaml" >"$node_dir/logs/kube-proxy-cleanup.log" 2>&1 || true
 fi
 
-# kube-router's cleanup removes its chains and ipsets.
-if [ -x "$KUBE_ROUTER" ] && [ -f "$node_dir/pids/kube-router.pid" ]; then
-  "$KUBE_ROUTER" --cleanup-config --run-router=false --run-service-proxy=false \
-    >"$node_dir/logs/kube-router-cleanup.log" 2>&1 || true
-fi
-
+# kube-router's chains are KUBE-* and go with the loop below, its ipsets after it.
+# (Its own --cleanup-config panics on a kernel without IPVS: it cleans the proxy too.)
 # The kubelet's own chains (KUBE-FIREWALL, canaries), which --cleanup leaves:
 # no other Kubernetes node runs on these machines, so every KUBE-* chain is ours.
 for ipt in iptables ip6tables; do

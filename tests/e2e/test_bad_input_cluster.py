@@ -7,7 +7,6 @@ No pod runs here, so no image is needed. The namespaces are made and deleted by 
 module (also when a test fails). The offline twin, with a stand-in API server, is
 tests/unit/roles/test_ownership.py."""
 
-import time
 import uuid
 
 import pytest
@@ -15,6 +14,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from tests.support.ansible_run import run_playbook
+from tests.support.cluster import wait_for_namespace_defaults
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 HELM_LABELS = {MANAGED_BY: "Helm"}
@@ -29,22 +29,6 @@ def apis(api_client):
     return {"core": client.CoreV1Api(api_client), "apps": client.AppsV1Api(api_client),
             "batch": client.BatchV1Api(api_client), "net": client.NetworkingV1Api(api_client),
             "policy": client.PolicyV1Api(api_client), "rbac": client.RbacAuthorizationV1Api(api_client)}
-
-
-def _wait_for_controllers(core, name):
-    """The namespace's own objects (default ServiceAccount, kube-root-ca.crt) come from
-    controllers shortly after it is created; a snapshot taken before them would see
-    them as new."""
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            core.read_namespaced_service_account("default", name)
-            core.read_namespaced_config_map("kube-root-ca.crt", name)
-            return
-        except ApiException as exc:
-            if exc.status != 404 or time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +50,7 @@ def namespaces(apis):
                     # Never pulled: no replicas.
                     spec=client.V1PodSpec(containers=[client.V1Container(name="app", image="registry.invalid/other:1")])))))
         for name in (HELM_NS, STS_NS):
-            _wait_for_controllers(core, name)
+            wait_for_namespace_defaults(core, name)
         yield
     finally:
         for name in (HELM_NS, STS_NS):

@@ -94,6 +94,22 @@ def wait_for(what: str, check, timeout: float = 60, interval: float = 0.5):
     pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+def wait_for_namespace_defaults(core: client.CoreV1Api, name: str, timeout: float = 30):
+    """Wait for what the controllers add to a new namespace: the default ServiceAccount
+    (pods need it) and the kube-root-ca.crt ConfigMap (a snapshot taken before it would
+    count it as new)."""
+    def present():
+        try:
+            core.read_namespaced_service_account("default", name)
+            core.read_namespaced_config_map("kube-root-ca.crt", name)
+            return True
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            return False
+    wait_for(f"the default ServiceAccount and kube-root-ca.crt of namespace {name}", present, timeout=timeout)
+
+
 def local_images(kubeconfig: str) -> dict[str, str]:
     """The images built here and imported into the real node's containerd, by
     short name ("paperclip-standin", "postgres-standin", "debian-standin", ...),
@@ -152,16 +168,7 @@ def namespace(api_client: client.ApiClient, request: pytest.FixtureRequest):
     labels = dict(marker.args[0]) if marker else {}
     name = f"t-{uuid.uuid4().hex[:10]}"
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels)))
-    # Pods need the namespace's default ServiceAccount (made by the controller-manager).
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            core.read_namespaced_service_account("default", name)
-            break
-        except ApiException as exc:
-            if exc.status != 404 or time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    wait_for_namespace_defaults(core, name)
     yield name
     core.delete_namespace(name)
 
