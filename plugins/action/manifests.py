@@ -382,8 +382,7 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def _pods(client, namespace, labels):
-        selector = ",".join("{0}={1}".format(k, v) for k, v in sorted(labels.items()))
-        return k8s_helpers.list_pods(client, namespace, selector)
+        return k8s_helpers.list_pods(client, namespace, paperclip.label_selector(labels))
 
     def _job_logs(self, client, meta, outcome_pattern):
         """The newest pod's last log lines (every container, init first) and the last line

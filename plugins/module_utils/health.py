@@ -99,6 +99,15 @@ class ServiceProber:
         return status, text
 
 
+def _with_events(msg, prober, result):
+    """A failed wait's message with the prober's recent events (also put in result)."""
+    events = getattr(prober, "events", list)()
+    if not events:
+        return msg
+    result["events"] = events
+    return msg + ". Recent events: {0}".format(" | ".join(redact(e) for e in events))
+
+
 def run(module, prober, clock=time.monotonic, sleep=time.sleep):
     params = module.params
     wait = params["wait"]
@@ -146,10 +155,7 @@ def run(module, prober, clock=time.monotonic, sleep=time.sleep):
         msg = "Paperclip health endpoint {0} is unreachable: {1}".format(prober.target, redact(error))
         if wait:
             msg = "Timed out after {0}s and {1} attempts: {2}".format(elapsed, attempts, msg)
-            events = getattr(prober, "events", list)()
-            if events:
-                result["events"] = events
-                msg += ". Recent events: {0}".format(" | ".join(redact(e) for e in events))
+            msg = _with_events(msg, prober, result)
         module.fail_json(msg=msg, **result)
 
     verdict = answer[2]
@@ -158,8 +164,4 @@ def run(module, prober, clock=time.monotonic, sleep=time.sleep):
         elapsed, attempts, prober.target, what, verdict["message"], answer[0], truncate(redact(answer[1] or "")))
     if no_answer:
         msg += ". The last probe {0}".format(no_answer)
-    events = getattr(prober, "events", list)()
-    if events:
-        result["events"] = events
-        msg += ". Recent events: {0}".format(" | ".join(redact(e) for e in events))
-    module.fail_json(msg=msg, **result)
+    module.fail_json(msg=_with_events(msg, prober, result), **result)

@@ -14,6 +14,9 @@ __metaclass__ = type
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import (
     CoreException,
 )
+from ansible_collections.paperclip.kubernetes.plugins.module_utils.paperclip import (
+    label_selector,
+)
 
 try:
     from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
@@ -99,19 +102,25 @@ def list_pods(client, namespace, label_selector):
             namespace, label_selector, api_error_message(exc)))
 
 
+def _service_pods(client, namespace, service):
+    """(the Service's spec, the pods its selector picks). Raises DynamicApiError, CoreException."""
+    services = client.resource("Service", "v1")
+    spec = _to_dict(client.get(services, name=service, namespace=namespace)).get("spec") or {}
+    selector = label_selector(spec.get("selector"))
+    return spec, (list_pods(client, namespace, selector) if selector else [])
+
+
 def service_pod_ports(client, namespace, service, port):
     """[(pod name, container port number)] for the pods behind a Service's port (given by
     name or number), so a caller can reach a pod that is not ready through pods/proxy."""
-    services = client.resource("Service", "v1")
     try:
-        spec = _to_dict(client.get(services, name=service, namespace=namespace)).get("spec") or {}
+        spec, pods = _service_pods(client, namespace, service)
     except DynamicApiError:
         return []
     target = next((p.get("targetPort", p.get("port")) for p in spec.get("ports") or []
                    if str(port) in (p.get("name"), str(p.get("port")))), None)
-    selector = ",".join("{0}={1}".format(k, v) for k, v in sorted((spec.get("selector") or {}).items()))
     found = []
-    for pod in list_pods(client, namespace, selector) if selector and target is not None else []:
+    for pod in pods if target is not None else []:
         number = target
         if not str(target).isdigit():
             number = next((cp.get("containerPort") for c in (pod.get("spec") or {}).get("containers") or []
@@ -124,11 +133,9 @@ def service_pod_ports(client, namespace, service, port):
 def service_pod_events(client, namespace, service, limit=5):
     """The newest events of the pods behind a Service, as short lines ("pod: Warning
     Unhealthy: Readiness probe failed: ... (x12)"), newest last."""
-    services = client.resource("Service", "v1")
     events = client.resource("Event", "v1")
     try:
-        selector = (_to_dict(client.get(services, name=service, namespace=namespace)).get("spec") or {}).get("selector") or {}
-        pods = list_pods(client, namespace, ",".join("{0}={1}".format(k, v) for k, v in sorted(selector.items())))
+        pods = _service_pods(client, namespace, service)[1]
         found = []
         for pod in pods:
             name = pod["metadata"]["name"]

@@ -293,13 +293,18 @@ def sort_pods_newest_first(pods):
     return sorted(pods, key=_created, reverse=True)
 
 
+def label_selector(labels):
+    """A label selector string for exact matches, e.g. "a=1,b=2" (keys sorted)."""
+    return ",".join("{0}={1}".format(k, v) for k, v in sorted((labels or {}).items()))
+
+
 def job_pod_selectors(job):
     """Label selectors that find the Job's pods, most precise first."""
     name = (job.get("metadata") or {}).get("name")
     selectors = []
     match = ((job.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
     if match:
-        selectors.append(",".join("{0}={1}".format(k, v) for k, v in sorted(match.items())))
+        selectors.append(label_selector(match))
     selectors.append("batch.kubernetes.io/job-name={0}".format(name))
     selectors.append("job-name={0}".format(name))
     return selectors
