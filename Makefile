@@ -43,7 +43,7 @@ integration: setup
 	bash tests/cluster/with-cluster.sh $(PYTEST) -q tests/integration
 
 e2e: setup
-	bash tests/cluster/with-cluster.sh $(PYTEST) -q tests/e2e
+	bash tests/cluster/with-cluster.sh bash hack/e2e.sh
 
 molecule: setup
 	bash tests/cluster/with-cluster.sh bash hack/molecule.sh default

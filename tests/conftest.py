@@ -16,6 +16,7 @@ Fixtures for the real Paperclip server (see tests/support/paperclip.py):
 Everything is stopped by PID in the fixture finalizers, also when a test fails.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -50,3 +51,19 @@ def postgres(paperclip_install):
 def paperclip_server(paperclip_install, postgres):
     with pc.PaperclipServer(paperclip_install, postgres.dsn) as server:
         yield server
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "serial: runs alone, after the other e2e files (hack/e2e.sh)")
+
+
+def pytest_runtest_logreport(report):
+    """A failure is printed when it happens, not only in the summary at the end: a run cut
+    short (CI's time budget) still shows what failed and why. Under pytest-xdist this runs
+    in the controller, which prints the workers' reports."""
+    if not report.failed or os.environ.get("PYTEST_XDIST_WORKER"):  # a worker's: the controller prints it
+        return
+    text = str(report.longrepr or "")
+    tail = "\n".join(text.splitlines()[-25:])
+    sys.stderr.write(f"\n--- FAILED {report.nodeid} ({report.when}, {report.duration:.0f} s):\n{tail}\n---\n")
+    sys.stderr.flush()

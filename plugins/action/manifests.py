@@ -26,11 +26,9 @@ from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
 from ansible.utils.display import Display
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
 from ansible_collections.paperclip.kubernetes.plugins.module_utils import k8s_helpers, paperclip
 from ansible_collections.paperclip.kubernetes.plugins.module_utils.manifests_spec import ITEM_DEFAULTS, argspec
-from ansible_collections.paperclip.kubernetes.plugins.plugin_utils import manifests as mf
+from ansible_collections.paperclip.kubernetes.plugins.plugin_utils import controller, manifests as mf
 
 try:
     import yaml
@@ -60,10 +58,9 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
-        validation = ArgumentSpecValidator(argspec()).validate(self._args_with_defaults())
-        if validation.error_messages:
-            return self._fail(result, "; ".join(validation.error_messages))
-        args = validation.validated_parameters
+        args, error = controller.validated_args(self, "paperclip.kubernetes.manifests", argspec())
+        if error:
+            return self._fail(result, error)
         try:
             items = [i for i in (self._item(raw) for raw in args.get("templates") or []) if i["enabled"]]
         except ValueError as exc:
@@ -132,18 +129,6 @@ class ActionModule(ActionBase):
                         return self._fail(result, mf.redact(error, hidden))
         return result
 
-    def _args_with_defaults(self):
-        """The task's arguments with module_defaults (auth options) applied."""
-        action = self._task.resolved_action or "paperclip.kubernetes.manifests"
-        try:  # ansible-core 2.19+
-            from ansible.executor.module_common import _apply_action_arg_defaults
-        except ImportError:
-            from ansible.executor.module_common import get_action_args_with_defaults
-
-            return get_action_args_with_defaults(action, self._task.args, self._task.module_defaults, self._templar,
-                                                 action_groups=self._task._parent._play._action_groups)
-        return _apply_action_arg_defaults(action, self._task, self._task.args, self._templar)
-
     # -- inputs -------------------------------------------------------------------------
 
     @staticmethod
@@ -179,14 +164,8 @@ class ActionModule(ActionBase):
             raise AnsibleError("Could not render {0}: {1}".format(template, exc.message))
 
     def _client(self, args):
-        from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-
-        auth = dict((k, v) for k, v in args.items()
-                    if k not in ("templates", "render_dir", "wait_timeout") and v is not None)
-        client = get_api_client(**auth)
         # check mode is the server's dry run: admission and validation run, nothing is stored.
-        client.dry_run = bool(self._task.check_mode)
-        return client
+        return controller.api_client(args, dry_run=self._task.check_mode)
 
     @staticmethod
     def _select(client, item, pending):

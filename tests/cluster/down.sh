@@ -6,6 +6,14 @@ set -euo pipefail
 
 # make deploy's port-forward loop (hack/deploy.sh), by its process group.
 if [ -f "$state/port-forward.pid" ]; then kill -- "-$(cat "$state/port-forward.pid")" 2>/dev/null || true; fi
+# The supervisor before the components, so that it restarts none of them (supervise.sh).
+if [ -f "$state/supervise.pid" ]; then
+  sup=$(cat "$state/supervise.pid")
+  if tr '\0' ' ' <"/proc/$sup/cmdline" 2>/dev/null | grep -q "$cluster_dir/supervise.sh"; then
+    kill -TERM "$sup" 2>/dev/null || true
+    for _ in $(seq 20); do kill -0 "$sup" 2>/dev/null || break; sleep 0.25; done
+  fi
+fi
 # The real node first, while the API server can still let the kubelet stop the pods.
 bash "$cluster_dir/node-down.sh"
 mapfile -t pids < <(cluster_pids)

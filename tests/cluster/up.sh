@@ -154,6 +154,9 @@ fi
   exit 1
 }
 echo "up.sh: control plane ready after $(elapsed)s" >&2
+# A kubelet restarts a real control plane's static pods; supervise.sh does it here.
+setsid bash "$cluster_dir/supervise.sh" </dev/null >>"$state/logs/supervise.log" 2>&1 &
+echo "$!" >"$state/supervise.pid"
 
 "$kubectl" --kubeconfig "$kubeconfig" apply -f "$cluster_dir/node.yaml" -f "$cluster_dir/storageclass.yaml" \
   -f "$cluster_dir/storageclass-hostpath.yaml" >/dev/null

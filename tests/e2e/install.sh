@@ -4,6 +4,9 @@
 # stdout: CHROMIUM=<path>
 set -euo pipefail
 bin=/usr/bin/chromium
+# e2e files run side by side (pytest-xdist): one apt at a time.
+exec 9>"/tmp/paperclip-kubernetes-e2e-install.lock"
+flock 9
 if ! [ -x "$bin" ]; then
   echo "e2e/install.sh: installing Debian chromium" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -10,7 +10,6 @@ after that reports changed=0; and no Secret value changed.
 The API server is this test's own local control plane (tests/cluster): restarting it is
 safe, and every other component (kubelet, controllers, kube-proxy, kube-router) retries."""
 
-import base64
 import os
 import re
 import signal
@@ -24,10 +23,12 @@ import pytest
 from kubernetes import client, config
 
 from tests.support.ansible_run import recap, run_playbook
-from tests.support.cluster import served_instance_vars, wait_for
+from tests.support.cluster import instance_secrets, served_instance_vars, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = ROOT / ".cluster" / "kwok" / "clusters" / "paperclip"
+# Stopping the API server disturbs every other test: these run alone (hack/e2e.sh).
+pytestmark = pytest.mark.serial
 NAMESPACE = f"pc-fault-{uuid.uuid4().hex[:6]}"
 DOWN = 12
 
@@ -86,7 +87,15 @@ class ApiServer:
 
 @pytest.fixture(scope="module")
 def apiserver(kubeconfig):
-    return ApiServer(kubeconfig)
+    yield ApiServer(kubeconfig)
+    # What the outages did to the rest of the control plane: kube-scheduler exits by design
+    # when an outage cut a binding short, and tests/cluster/supervise.sh restarts it.
+    log = ROOT / ".cluster" / "logs" / "supervise.log"
+    restarts = [line for line in log.read_text().splitlines() if "restarted" in line] if log.exists() else []
+    artifacts = ROOT / "artifacts" / "e2e"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with open(artifacts / "faults.txt", "a") as f:
+        f.write(f"components restarted by supervise.sh: {len(restarts)}\n" + "".join(r + "\n" for r in restarts))
 
 
 @pytest.fixture(scope="module")
@@ -116,10 +125,7 @@ def when_task_starts(pattern, action):
 
 
 def secrets(api_client):
-    core = client.CoreV1Api(api_client)
-    return {s.metadata.name: {k: base64.b64decode(v) for k, v in (s.data or {}).items()}
-            for s in core.list_namespaced_secret(NAMESPACE).items
-            if s.metadata.name in ("paperclip-instance", "paperclip-db", "paperclip-postgres")}
+    return instance_secrets(api_client, NAMESPACE)
 
 
 def converge(play, outcome, where, **overrides):

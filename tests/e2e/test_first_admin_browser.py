@@ -18,6 +18,10 @@ from tests.support.browser import claim_invite_and_create_company
 
 ADMIN = {"name": "Browser Admin", "email": "browser-admin@example.com", "password": "Sup3r-Secret-Pass!"}
 COMPANY = "Acme Browser Co"
+# Alone, after the other files (hack/e2e.sh): a local Paperclip server's first page loads
+# take tens of seconds of CPU, which the files running side by side starve past the
+# browser's 30 s timeouts (seen in a run with 3 processes).
+pytestmark = pytest.mark.serial
 
 
 @pytest.fixture(scope="module")

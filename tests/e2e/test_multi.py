@@ -28,12 +28,15 @@ def play(kubeconfig):
 
 
 def _cluster_scoped_ours(api_client):
-    """Cluster-scoped objects the collection labelled as its own."""
+    """Cluster-scoped objects the collection labelled as its own, but for the deployer
+    ClusterRoles of other tests' namespaces (playbooks/rbac.yml, test_least_privilege.py,
+    which may run at the same time): paperclip.kubernetes:<namespace>:<name>-deployer."""
     rbac = client.RbacAuthorizationV1Api(api_client)
     sel = "app.kubernetes.io/managed-by=paperclip.kubernetes"
-    return ([r.metadata.name for r in rbac.list_cluster_role(label_selector=sel).items]
-            + [r.metadata.name for r in rbac.list_cluster_role_binding(label_selector=sel).items]
-            + [s.metadata.name for s in client.StorageV1Api(api_client).list_storage_class(label_selector=sel).items])
+    names = ([r.metadata.name for r in rbac.list_cluster_role(label_selector=sel).items]
+             + [r.metadata.name for r in rbac.list_cluster_role_binding(label_selector=sel).items]
+             + [s.metadata.name for s in client.StorageV1Api(api_client).list_storage_class(label_selector=sel).items])
+    return [n for n in names if not (n.startswith("paperclip.kubernetes:") and n.split(":")[1] not in HOSTS)]
 
 
 def test_three_instances_deploy_in_one_run(play, api_client):

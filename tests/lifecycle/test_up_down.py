@@ -42,7 +42,8 @@ def footprint() -> dict:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if bin_dir in cmd or kube_router in cmd or str(STATE) in cmd or "local_provisioner.py" in cmd:
+        if (bin_dir in cmd or kube_router in cmd or str(STATE) in cmd or "local_provisioner.py" in cmd
+                or "tests/cluster/supervise.sh" in cmd):
             procs.append(cmd[:120])
     iptables = "".join(sh(ipt, "-w", "-t", table, "-S") for ipt in ("iptables", "ip6tables")
                        for table in ("filter", "nat", "mangle"))
@@ -76,6 +77,7 @@ def test_cluster_up_then_down_leaves_nothing_behind():
         running = footprint()
         # What down.sh must remove really existed: processes, bridge, rules, mounts, cgroups.
         assert running["processes"] and running["bridge"] and running["rules"] and running["mounts"]
+        assert [p for p in running["processes"] if "supervise.sh" in p], running["processes"]
         assert running["cgroups"], running
         # A pod in its own network namespace (CoreDNS uses the host's).
         kubectl = [lib("BIN") + "/kubectl", "--kubeconfig", str(STATE / "kubeconfig")]

@@ -206,3 +206,13 @@ class PortForward:
             except Exception:  # noqa: BLE001 - make sure it is gone
                 self.proc.kill()
                 self.proc.wait()
+
+
+def instance_secrets(api: client.ApiClient, namespace: str) -> dict:
+    """The generated Secrets of the instance `paperclip` in namespace, decoded: name -> key -> bytes
+    (the fault and lock tests compare them before and after)."""
+    import base64
+
+    return {s.metadata.name: {k: base64.b64decode(v) for k, v in (s.data or {}).items()}
+            for s in client.CoreV1Api(api).list_namespaced_secret(namespace).items
+            if s.metadata.name in ("paperclip-instance", "paperclip-db", "paperclip-postgres")}

@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, paperclip.kubernetes contributors
+# MIT License (see galaxy.yml)
+
+"""What the collection's action plugins share: their arguments with module_defaults
+applied (so the playbooks' auth options for group/paperclip.kubernetes.paperclip reach
+them), and a kubernetes.core API client built from those options on the controller."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+
+
+def args_with_defaults(action, default_name):
+    """The task's arguments with module_defaults (auth options) applied."""
+    name = action._task.resolved_action or default_name
+    try:  # ansible-core 2.19+
+        from ansible.executor.module_common import _apply_action_arg_defaults
+    except ImportError:
+        from ansible.executor.module_common import get_action_args_with_defaults
+
+        return get_action_args_with_defaults(name, action._task.args, action._task.module_defaults, action._templar,
+                                             action_groups=action._task._parent._play._action_groups)
+    return _apply_action_arg_defaults(name, action._task, action._task.args, action._templar)
+
+
+def validated_args(action, default_name, spec):
+    """(arguments, error message or None), validated against spec."""
+    validation = ArgumentSpecValidator(spec).validate(args_with_defaults(action, default_name))
+    if validation.error_messages:
+        return None, "; ".join(validation.error_messages)
+    return validation.validated_parameters, None
+
+
+def api_client(args, dry_run=False):
+    """kubernetes.core's client from the auth options among args."""
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+
+    auth = dict((k, v) for k, v in args.items() if k in AUTH_ARG_SPEC and v is not None)
+    client = get_api_client(**auth)
+    client.dry_run = bool(dry_run)
+    return client
