@@ -20,7 +20,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.paperclip.kubernetes.plugins.module_utils import k8s_helpers
-from ansible_collections.paperclip.kubernetes.plugins.module_utils.lock_spec import argspec
+from ansible_collections.paperclip.kubernetes.plugins.module_utils.action_specs import lock_argspec
 from ansible_collections.paperclip.kubernetes.plugins.plugin_utils import controller, lock
 
 display = Display()
@@ -41,7 +41,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        args, error = controller.validated_args(self, "paperclip.kubernetes.paperclip_lock", argspec())
+        args, error = controller.validated_args(self, "paperclip.kubernetes.paperclip_lock", lock_argspec())
         if error:
             return self._fail(result, error)
         for key in ("wait", "duration"):

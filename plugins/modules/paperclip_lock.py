@@ -131,12 +131,12 @@ released:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.paperclip.kubernetes.plugins.module_utils.lock_spec import argspec
+from ansible_collections.paperclip.kubernetes.plugins.module_utils.action_specs import lock_argspec
 
 
 def main():
     # The work is done by the action plugin of the same name on the controller.
-    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=lock_argspec(), supports_check_mode=True)
     module.fail_json(msg="paperclip.kubernetes.paperclip_lock runs as an action plugin on the controller")
 
 

@@ -2,8 +2,9 @@
 # Copyright: (c) 2026, paperclip.kubernetes contributors
 # MIT License (see galaxy.yml)
 
-"""The argument spec of paperclip.kubernetes.paperclip_lock, shared by its documentation
-stub (plugins/modules/paperclip_lock.py) and the action plugin that does the work."""
+"""The argument specs of the collection's action plugins (paperclip_lock, object_info),
+shared by each documentation stub (plugins/modules/) and the action that does the work.
+paperclip.kubernetes.manifests has its own (manifests_spec.py, with its item defaults)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,7 +15,7 @@ import copy
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 
 
-def argspec():
+def lock_argspec():
     spec = copy.deepcopy(AUTH_ARG_SPEC)
     spec.update(
         instance=dict(type="str", required=True),
@@ -22,5 +23,16 @@ def argspec():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         wait=dict(type="int", default=0),
         duration=dict(type="int", default=3600),
+    )
+    return spec
+
+
+def object_info_argspec():
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec.update(
+        api_version=dict(type="str", default="v1"),
+        kind=dict(type="str", required=True),
+        name=dict(type="str", required=True),
+        namespace=dict(type="str"),
     )
     return spec

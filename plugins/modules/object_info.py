@@ -1,0 +1,99 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, paperclip.kubernetes contributors
+# MIT License (see galaxy.yml)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+DOCUMENTATION = r"""
+module: object_info
+
+short_description: Read one Kubernetes object from the controller
+
+version_added: 0.1.0
+
+author:
+  - paperclip.kubernetes contributors (@paperclipai)
+
+description:
+  - Reads one object by kind and name and returns it in C(resources), as
+    M(kubernetes.core.k8s_info) does, for the reads the collection's roles make on
+    every run (the instance and database Secrets, the stored invite, a StatefulSet).
+  - Runs on the controller (an action plugin), with kubernetes.core's client and
+    authentication options, so it starts no module process.
+  - An object that does not exist gives an empty C(resources); a kind the cluster does
+    not serve gives an empty C(resources) and C(api_found=false). Any other refusal
+    fails, naming the object (and, for HTTP 403, where the rights come from).
+  - Only reads; supports check mode and never reports a change. Set C(no_log) on
+    tasks that read Secrets.
+
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+
+options:
+  api_version:
+    description: The object's API version.
+    type: str
+    default: v1
+  kind:
+    description: The object's kind.
+    type: str
+    required: true
+  name:
+    description: The object's name.
+    type: str
+    required: true
+  namespace:
+    description: The object's namespace, for namespaced kinds.
+    type: str
+
+attributes:
+  check_mode:
+    description: Reads in check mode too.
+    support: full
+  diff_mode:
+    description: Nothing to diff.
+    support: none
+  action:
+    description: Runs as an action plugin on the controller.
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Read the instance Secret
+  paperclip.kubernetes.object_info:
+    kind: Secret
+    namespace: paperclip
+    name: paperclip-instance
+  register: instance_secret
+  no_log: true
+"""
+
+RETURN = r"""
+resources:
+  description: The object, as the API returns it, or nothing when it does not exist.
+  returned: always
+  type: list
+  elements: dict
+api_found:
+  description: Whether the cluster serves the kind.
+  returned: always
+  type: bool
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.paperclip.kubernetes.plugins.module_utils.action_specs import object_info_argspec
+
+
+def main():
+    # The work is done by the action plugin of the same name on the controller.
+    module = AnsibleModule(argument_spec=object_info_argspec(), supports_check_mode=True)
+    module.fail_json(msg="paperclip.kubernetes.object_info runs as an action plugin on the controller")
+
+
+if __name__ == "__main__":
+    main()
