@@ -46,5 +46,6 @@ class ActionModule(ActionBase):
         except NotFoundError:
             pass
         except DynamicApiError as exc:
-            result.update(failed=True, msg="Could not read {0}: {1}".format(where, k8s_helpers.api_error_message(exc)))
+            result.update(failed=True, status=getattr(exc, "status", None),
+                          msg="Could not read {0}: {1}".format(where, k8s_helpers.api_error_message(exc)))
         return result

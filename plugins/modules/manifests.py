@@ -58,18 +58,21 @@ options:
             O(templates[].api_version), O(templates[].kind), O(templates[].namespace) and either
             O(templates[].name) or O(templates[].label_selector). A kind the API does not serve
             (a provider's CRD never installed) has nothing to remove.
+          - Without a template, an item with O(templates[].state=present) and O(templates[].wait=true)
+            names an object applied earlier, by O(templates[].name), to wait for without applying
+            it again (so a later task can wait while the cluster works on several objects).
         type: str
       api_version:
-        description: API version of the objects to remove (without a template).
+        description: API version of the objects to remove or wait for (without a template).
         type: str
       kind:
-        description: Kind of the objects to remove (without a template).
+        description: Kind of the objects to remove or wait for (without a template).
         type: str
       name:
-        description: Name of the object to remove (without a template).
+        description: Name of the object to remove or wait for (without a template).
         type: str
       namespace:
-        description: Namespace of the objects to remove (without a template).
+        description: Namespace of the objects to remove or wait for (without a template).
         type: str
       label_selector:
         description: Remove every object of the kind in the namespace that this label selector matches.

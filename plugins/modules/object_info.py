@@ -82,6 +82,10 @@ api_found:
   description: Whether the cluster serves the kind.
   returned: always
   type: bool
+status:
+  description: The HTTP status of a refused read (403 when the account lacks the right).
+  returned: when the API refused the read
+  type: int
 """
 
 from ansible.module_utils.basic import AnsibleModule

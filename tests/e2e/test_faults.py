@@ -1,8 +1,8 @@
 """Faults in the middle of a run (issue 12), on the real node.
 
 The API server is stopped (SIGTERM to its PID) as a chosen task starts, kept down for
-DOWN seconds and started again with the same command line: while the postgres role
-applies and waits, while the app rolls out, and while the bootstrap Job runs. Pods are
+DOWN seconds and started again with the same command line: while the deploy waits for
+the database, while the app rolls out, and while the bootstrap Job runs. Pods are
 killed during a deploy and during a rotation. In every case the play either carries
 on, or fails with a message naming what it was doing; a re-run converges; the run
 after that reports changed=0; and no Secret value changed.
@@ -147,8 +147,10 @@ def converge(play, outcome, where, **overrides):
     return output
 
 
-def test_apiserver_down_while_the_postgres_role_applies(play, apiserver, api_client):
-    hook = when_task_starts(r"paperclip\.kubernetes\.postgres : PostgreSQL password Secret",
+def test_apiserver_down_while_the_database_is_waited_for(play, apiserver, api_client):
+    # deploy.yml applies the database and the app, then waits for the database: the
+    # longest task of the postgres role on a first deploy.
+    hook = when_task_starts(r"paperclip\.kubernetes\.postgres : Wait for PostgreSQL",
                             lambda: apiserver.outage(DOWN))
     outcome = play(on_line=hook)
     assert hook.fired.is_set() and hook.done.wait(120), "the outage did not happen"
@@ -159,7 +161,7 @@ def test_apiserver_down_while_the_postgres_role_applies(play, apiserver, api_cli
 def test_apiserver_down_while_the_app_rolls_out(play, apiserver, api_client):
     before = secrets(api_client)
     # A changed environment makes the app roll out, so the role waits.
-    hook = when_task_starts(r"paperclip\.kubernetes\.paperclip : Config Secret, ServiceAccount, StatefulSet",
+    hook = when_task_starts(r"paperclip\.kubernetes\.paperclip : Wait for the app's rollout",
                             lambda: apiserver.outage(DOWN))
     outcome = play(on_line=hook, paperclip_extra_env={"PAPERCLIP_FAULT_RUN": "app"})
     assert hook.fired.is_set() and hook.done.wait(120), "the outage did not happen"

@@ -1,0 +1,105 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, paperclip.kubernetes contributors
+# MIT License (see galaxy.yml)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+DOCUMENTATION = r"""
+module: checks
+
+short_description: Check a role's inputs in one task, each check with its own message
+
+version_added: 0.1.0
+
+author:
+  - paperclip.kubernetes contributors (@paperclipai)
+
+description:
+  - Takes the checks in order, like a chain of M(ansible.builtin.assert) tasks, in one task.
+    The first check that fails ends the task with its own message, which names the variable
+    and the value it got. Nothing else is evaluated after it.
+  - A check with O(checks[].warn) prints a warning instead, when its O(checks[].when) holds.
+  - Conditions are Jinja expressions without braces, as in M(ansible.builtin.assert).
+    With ansible-core 2.19 and later, a message is rendered only for the check that fails.
+  - Runs on the controller (an action plugin); reads nothing from the cluster.
+
+options:
+  checks:
+    description: The checks, taken in order.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      that:
+        description: A condition, or a list of conditions that must all hold.
+        type: raw
+      msg:
+        description: The error when a condition of O(checks[].that) does not hold.
+        type: str
+      warn:
+        description: A warning printed when O(checks[].when) holds (instead of O(checks[].that)).
+        type: str
+      when:
+        description: A condition, or a list of them; the check applies only when all hold.
+        type: raw
+      loop:
+        description:
+          - A template giving a list, or a dict taken as items with C(key) and C(value).
+          - The check is taken for each, with the variable C(item) set.
+        type: str
+
+attributes:
+  check_mode:
+    description: Evaluates the same checks; it never changes anything.
+    support: full
+  diff_mode:
+    description: Nothing to show.
+    support: none
+  action:
+    description: Runs as an action plugin on the controller.
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Check the inputs
+  paperclip.kubernetes.checks:
+    checks:
+      - that: my_name is match('^[a-z][-a-z0-9]*$')
+        msg: "my_name must be a DNS label; got {{ my_name | to_json }}."
+      - loop: "{{ {'my_cpu': my_cpu, 'my_memory': my_memory} }}"
+        that: item.value | paperclip.kubernetes.is_quantity
+        msg: "{{ item.key }} must be a Kubernetes quantity; got {{ item.value | to_json }}."
+      - when: (my_memory | paperclip.kubernetes.quantity) < 268435456
+        warn: "my_memory={{ my_memory }} is below what the server needs."
+"""
+
+RETURN = r"""
+msg:
+  description: The failing check's message, or how many checks passed.
+  returned: always
+  type: str
+assertion:
+  description: The condition that did not hold.
+  returned: failure
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    # The work is done by the action plugin of the same name on the controller.
+    module = AnsibleModule(
+        argument_spec=dict(checks=dict(type="list", elements="dict", required=True, options=dict(
+            that=dict(type="raw"), msg=dict(type="str"), warn=dict(type="str"), when=dict(type="raw"),
+            loop=dict(type="str")))),
+        supports_check_mode=True)
+    module.fail_json(msg="paperclip.kubernetes.checks runs as an action plugin on the controller")
+
+
+if __name__ == "__main__":
+    main()

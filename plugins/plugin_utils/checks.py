@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, paperclip.kubernetes contributors
+# MIT License (see galaxy.yml)
+
+"""The order of a role's input checks (paperclip.kubernetes.checks), apart from Ansible's
+templating so that it can be unit-tested with plain functions.
+
+A check is a dict: that (a condition or a list, all must hold) with msg (the error), or
+warn (a warning); when (a condition or a list) makes it apply only if it holds; loop
+(a list, or a dict read as key/value items) repeats it with item set. Checks run in
+order and the first that fails ends the run, as a chain of assert tasks did: a later
+message may name a value that an earlier check found missing."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+KEYS = frozenset(["that", "msg", "warn", "when", "loop"])
+
+
+def listify(value):
+    return value if isinstance(value, list) else [value]
+
+
+def problem(index, check):
+    """Why check (the index-th) is malformed, or None."""
+    if not isinstance(check, dict):
+        return "checks[{0}] must be a dict, got {1!r}".format(index, check)
+    unknown = sorted(set(check) - KEYS)
+    if unknown:
+        return "checks[{0}] has unsupported keys {1}".format(index, unknown)
+    if ("that" in check) == ("warn" in check):
+        return "checks[{0}] needs either that (with msg) or warn".format(index)
+    if "that" in check and not check.get("msg"):
+        return "checks[{0}] needs a msg for its that".format(index)
+    return None
+
+
+def run(checks, holds, render, expand):
+    """(failure, warnings) of checks in order.
+
+    holds(condition, item) -> bool, render(text, item) -> str and expand(loop) -> list are
+    the templating; item is None outside a loop. failure is None when every check passed,
+    else a dict with msg and the assertion that failed."""
+    warnings = []
+    for index, check in enumerate(checks):
+        error = problem(index, check)
+        if error:
+            return {"msg": error, "assertion": None}, warnings
+        items = expand(check["loop"]) if "loop" in check else [None]
+        for item in items:
+            if not all(holds(c, item) for c in listify(check.get("when", []))):
+                continue
+            if "warn" in check:
+                warnings.append(render(check["warn"], item))
+                continue
+            for condition in listify(check["that"]):
+                if not holds(condition, item):
+                    return {"msg": render(check["msg"], item), "assertion": condition}, warnings
+    return None, warnings

@@ -1,0 +1,64 @@
+"""Unit tests for plugins/plugin_utils/checks.py: the order of a role's input checks.
+Conditions here are Python expressions over a dict of variables, standing in for Ansible's
+templating (the real templating runs in tests/integration's bad-input playbooks)."""
+
+from ansible_collections.paperclip.kubernetes.plugins.plugin_utils import checks
+
+VARS = {"name": "paperclip", "size": "1Gi", "quantities": {"cpu": "1", "memory": "lots"}}
+
+
+def evaluate(evaluated):
+    def holds(condition, item):
+        evaluated.append(condition)
+        return bool(eval(condition, {}, dict(VARS, item=item)))
+
+    def render(text, item):
+        return text.format(item=item, **VARS)
+
+    def expand(loop):
+        value = eval(loop, {}, dict(VARS))
+        return [{"key": k, "value": v} for k, v in value.items()] if isinstance(value, dict) else value
+    return holds, render, expand
+
+
+def test_the_first_failing_check_ends_the_run_with_its_own_message():
+    seen = []
+    failure, warnings = checks.run([
+        {"that": "name == 'paperclip'", "msg": "never"},
+        {"that": ["size.endswith('Gi')", "size == '2Gi'"], "msg": "size must be 2Gi; got {size}"},
+        {"that": "False", "msg": "not reached"},
+    ], *evaluate(seen))
+    assert failure == {"msg": "size must be 2Gi; got 1Gi", "assertion": "size == '2Gi'"}
+    assert warnings == []
+    assert "False" not in seen
+
+
+def test_when_limits_a_check_and_a_warning():
+    failure, warnings = checks.run([
+        {"when": "name == 'other'", "that": "False", "msg": "skipped"},
+        {"when": ["True", "size == '1Gi'"], "warn": "size {size} is small"},
+        {"when": "False", "warn": "not shown"},
+    ], *evaluate([]))
+    assert failure is None
+    assert warnings == ["size 1Gi is small"]
+
+
+def test_a_loop_checks_each_item_and_names_the_failing_one():
+    failure, _warnings = checks.run([
+        {"loop": "quantities", "that": "item['value'][0].isdigit()",
+         "msg": "{item[key]} must be a quantity; got {item[value]}"},
+    ], *evaluate([]))
+    assert failure["msg"] == "memory must be a quantity; got lots"
+
+
+def test_every_check_passing_gives_no_failure():
+    failure, warnings = checks.run([{"that": "True", "msg": "x"}, {"loop": "[1, 2]", "that": "item > 0", "msg": "y"}],
+                                   *evaluate([]))
+    assert (failure, warnings) == (None, [])
+
+
+def test_a_malformed_check_is_named():
+    for check, words in (("that", "must be a dict"), ({"that": "True"}, "needs a msg"),
+                         ({"msg": "x"}, "either that"), ({"that": "True", "msg": "x", "fail_msg": "y"}, "unsupported keys")):
+        failure, _warnings = checks.run([{"that": "True", "msg": "ok"}, check], *evaluate([]))
+        assert failure["msg"].startswith("checks[1]") and words in failure["msg"], failure
