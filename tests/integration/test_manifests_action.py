@@ -149,4 +149,20 @@ spec:
 def test_bad_item_is_refused_before_any_call(kubeconfig, namespace):
     res = run_module(ACTION, {"templates": [{"api_version": "v1", "kind": "ConfigMap", "name": "x", "namespace": namespace}]},
                      env=env(kubeconfig))
-    assert res.failed and "must have state absent" in res.result["msg"], res.result
+    assert res.failed and "must have no template and either state absent, or wait true and a name" in res.result["msg"], \
+        res.result
+
+
+def test_a_waited_reference_is_not_applied_and_a_missing_one_is_named(kubeconfig, api_client, namespace):
+    # deploy.yml waits for objects an earlier task applied (the roles' wait entry points):
+    # an item without a template, state present, wait true. Nothing is applied for it.
+    core = client.CoreV1Api(api_client)
+    res = run_module(ACTION, {"templates": [{"api_version": "v1", "kind": "ConfigMap", "name": "never-made",
+                                             "namespace": namespace, "wait": True}]}, env=env(kubeconfig))
+    assert not res.failed and not res.result["changed"], res.result
+    assert res.result["resources"][0]["result"] == "unchanged"
+    assert "never-made" not in [c.metadata.name for c in core.list_namespaced_config_map(namespace).items]
+    # A Job to wait for that does not exist fails, naming it (no traceback).
+    res = run_module(ACTION, {"templates": [{"api_version": "batch/v1", "kind": "Job", "name": "never-made",
+                                             "namespace": namespace, "wait": True}]}, env=env(kubeconfig))
+    assert res.failed and res.result["msg"].startswith(f"Could not wait for Job {namespace}/never-made: HTTP 404"), res.result
