@@ -397,6 +397,8 @@ class ActionModule(ActionBase):
         controller recreates them from the current template (a fixed image after a broken one)."""
         # Not compared with status.currentRevision: after a revert to an earlier template the
         # controller reports current == update while the pod still runs the broken revision.
+        from kubernetes.dynamic.exceptions import NotFoundError
+
         update = (live.get("status") or {}).get("updateRevision")
         if not update:
             return
@@ -404,7 +406,12 @@ class ActionModule(ActionBase):
         pods = client.resource("Pod", "v1")
         for pod in self._pods(client, live["metadata"].get("namespace"), selector):
             if mf.stuck_at_old_revision(pod, update):
-                client.delete(pods, name=pod["metadata"]["name"], namespace=pod["metadata"]["namespace"])
+                try:
+                    client.delete(pods, name=pod["metadata"]["name"], namespace=pod["metadata"]["namespace"])
+                except NotFoundError:
+                    # Gone between the list and the delete (the controller replaced it): the
+                    # wait goes on with its successor.
+                    continue
                 ref.setdefault("replaced_pods", []).append(pod["metadata"]["name"])
                 display.warning("{0}: pod {1} was stuck at an old revision and was deleted, so that the "
                                 "StatefulSet recreates it from the current template.".format(

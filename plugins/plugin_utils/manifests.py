@@ -204,10 +204,13 @@ def stuck_at_old_revision(pod, update_revision):
     """True for a pod of a StatefulSet that is not at update_revision, not ready, and whose
     containers cannot start (STUCK_REASONS) or keep exiting. The StatefulSet controller
     never replaces such a pod by itself, so reverting a broken template alone would wait
-    forever ("forced rollback" in the Kubernetes StatefulSet documentation)."""
+    forever ("forced rollback" in the Kubernetes StatefulSet documentation). A pod already
+    being deleted (by an earlier poll, or by the controller's own rolling update) is not."""
     meta = pod.get("metadata") or {}
     status = pod.get("status") or {}
     if not update_revision or (meta.get("labels") or {}).get("controller-revision-hash") == update_revision:
+        return False
+    if meta.get("deletionTimestamp"):
         return False
     if any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []):
         return False

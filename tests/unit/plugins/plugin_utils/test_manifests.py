@@ -136,6 +136,10 @@ def test_a_pod_stuck_at_an_old_revision_is_recognised():
     assert not mf.stuck_at_old_revision(_pod("old", ready=True, restarts=3), "new")
     assert not mf.stuck_at_old_revision(_pod("old", "ContainerCreating"), "new")
     assert not mf.stuck_at_old_revision(_pod("old", "CrashLoopBackOff"), None)
+    # Nor one already being deleted: deleting it again could find it gone (HTTP 404).
+    terminating = _pod("old", "CrashLoopBackOff")
+    terminating["metadata"]["deletionTimestamp"] = "2026-11-30T12:00:00Z"
+    assert not mf.stuck_at_old_revision(terminating, "new")
 
 
 def test_wait_until_waits_out_transient_errors_and_raises_others():
