@@ -189,9 +189,7 @@ class ActionModule(ActionBase):
                 raise AnsibleError("templates from more than one directory")
             marker = "#--paperclip.kubernetes-{0}--#".format(uuid.uuid4().hex)
             source = marker.join("{%% include %s %%}" % json.dumps(t) for t in templates)
-            templar = self._templar.copy_with_new_env(searchpath=[roots.pop()], available_variables=dict(task_vars))
-            texts = templar.template(_trust_as_template(source), escape_backslashes=False,
-                                     preserve_trailing_newlines=True).split(marker)
+            texts = self._template(source, roots.pop(), task_vars).split(marker)
             if len(texts) == len(templates):
                 return texts
         except AnsibleError:
@@ -207,12 +205,14 @@ class ActionModule(ActionBase):
             path = self._find_needle("templates", template)
             text = self._loader.get_text_file_contents(path) if hasattr(self._loader, "get_text_file_contents") \
                 else to_text(self._loader._get_file_contents(path)[0])
-            templar = self._templar.copy_with_new_env(searchpath=[os.path.dirname(path)],
-                                                      available_variables=dict(task_vars))
-            return templar.template(_trust_as_template(text), escape_backslashes=False,
-                                    preserve_trailing_newlines=True)
+            return self._template(text, os.path.dirname(path), task_vars)
         except AnsibleError as exc:
             raise AnsibleError("Could not render {0}: {1}".format(template, exc.message))
+
+    def _template(self, source, searchpath, task_vars):
+        """source rendered with the task's variables, includes found under searchpath."""
+        templar = self._templar.copy_with_new_env(searchpath=[searchpath], available_variables=dict(task_vars))
+        return templar.template(_trust_as_template(source), escape_backslashes=False, preserve_trailing_newlines=True)
 
     def _client(self, args):
         # check mode is the server's dry run: admission and validation run, nothing is stored.
