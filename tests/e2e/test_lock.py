@@ -28,6 +28,10 @@ BUSY = "Another run is working on the instance " + NAMESPACE + "/paperclip"
 @pytest.fixture(scope="module")
 def play(kubeconfig, images, api_client, tmp_path_factory):
     base = served_instance_vars(NAMESPACE, 3124, images, "paperclip.lock.test")
+    # The runs below make their work directories from two threads at once. The first
+    # mktemp of a process also makes pytest's base directory, which two threads race
+    # for (one removes the other's); so it is made here, before any thread.
+    tmp_path_factory.getbasetemp()
 
     def run(playbook="deploy.yml", args=(), on_line=None, workdir="run", **overrides):
         work = tmp_path_factory.mktemp(workdir)
@@ -39,18 +43,25 @@ def play(kubeconfig, images, api_client, tmp_path_factory):
 
 
 def side_by_side(*calls):
-    """Run each call in its own thread, started together; their results in order."""
+    """Run each call in its own thread, started together; their results in order. An
+    exception in a call is raised here, after both ended."""
     results = [None] * len(calls)
+    errors = []
     start = threading.Barrier(len(calls))
 
     def one(i, call):
         start.wait()
-        results[i] = call()
+        try:
+            results[i] = call()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the test's thread
+            errors.append(exc)
     threads = [threading.Thread(target=one, args=(i, c)) for i, c in enumerate(calls)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if errors:
+        raise errors[0]
     return results
 
 
