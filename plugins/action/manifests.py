@@ -339,21 +339,23 @@ class ActionModule(ActionBase):
         def fetch():
             return client.get(resource, name=meta["name"], namespace=meta.get("namespace"))
 
+        pause = self._until_changed(client, resource, meta)
+
         ref = next(r for r in resources if r["kind"] == doc["kind"] and r["name"] == meta["name"])
         if doc["kind"] == "Job":
-            # Every fifth poll also looks at the pods: one waiting for a claim that does not
-            # exist would otherwise hold the wait until the timeout.
+            # Each poll but the first also looks at the pods: one waiting for a claim that
+            # does not exist would otherwise hold the wait until the timeout.
             polls, blocked = [0], []
 
             def fetch_job():
                 job = fetch().to_dict()
                 polls[0] += 1
-                if not mf.job_state(job) and polls[0] % 5 == 0:
+                if not mf.job_state(job) and polls[0] > 1:
                     pods = self._pods(client, meta.get("namespace"), {"batch.kubernetes.io/job-name": meta["name"]})
                     blocked[:] = [m for m in [mf.missing_volume(pods)] if m]
                 return job
             ok, job = mf.wait_until(fetch_job, lambda j: mf.job_state(j) or blocked, timeout, interval=1,
-                                    transient=k8s_helpers.is_transient)
+                                    transient=k8s_helpers.is_transient, pause=pause)
             if blocked:
                 ref["state"] = "Pending"
                 return "{0} (Job {1}/{2}) cannot start: {3}".format(
@@ -381,7 +383,8 @@ class ActionModule(ActionBase):
             if doc["kind"] == "StatefulSet":
                 self._replace_stuck_pods(client, live.to_dict(), ref)
             return False
-        ok, live = mf.wait_until(fetch, rolled_out, timeout, interval=1, transient=k8s_helpers.is_transient)
+        ok, live = mf.wait_until(fetch, rolled_out, timeout, interval=1, transient=k8s_helpers.is_transient,
+                                 pause=pause)
         if ok:
             return None
         live = live.to_dict()
@@ -391,6 +394,33 @@ class ActionModule(ActionBase):
         return "{0} was not ready within {1} s (ready {2}/{3}){4}".format(
             mf.object_ref(doc), timeout, status.get("readyReplicas", 0), (live.get("spec") or {}).get("replicas", 1),
             ": " + "; ".join(problems) if problems else ".")
+
+    @staticmethod
+    def _until_changed(client, resource, meta):
+        """A pause for mf.wait_until: a watch on the object from the version last read,
+        which ends at its next change (what `kubectl rollout status` and `kubectl wait`
+        do), or after PAUSE_SECONDS, when the wait looks at the pods again. A poll every
+        second found a change half a second late on average, and read every second."""
+        from kubernetes import watch
+
+        def pause(last, left):
+            version = (last.get("metadata") or {}).get("resourceVersion") if isinstance(last, dict) \
+                else last.metadata.resourceVersion
+            seconds = max(1, min(mf.PAUSE_SECONDS, int(left)))
+            stream = watch.Watch().stream(
+                resource.get, namespace=meta.get("namespace"), field_selector="metadata.name=" + meta["name"],
+                resource_version=version, timeout_seconds=seconds, serialize=False,
+                # The server ends the watch after `seconds`; the client stops waiting for a
+                # server that stopped answering a little later.
+                _request_timeout=seconds + 5)
+            try:
+                next(stream, None)  # the first event, or the end of the watch
+                return True
+            except Exception:  # noqa: BLE001 - the caller's next read reports what is wrong
+                return False
+            finally:
+                stream.close()
+        return pause
 
     def _replace_stuck_pods(self, client, live, ref):
         """Delete the pods of a StatefulSet that are stuck at an old revision, so that the

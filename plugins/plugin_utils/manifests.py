@@ -221,10 +221,19 @@ def stuck_at_old_revision(pod, update_revision):
     return False
 
 
-def wait_until(fetch, done, timeout, interval=1.0, clock=time.monotonic, sleep=time.sleep, transient=None):
+# The longest a wait goes without reading its object (and the pods) again when
+# nothing changed; a change ends the pause at once (a watch).
+PAUSE_SECONDS = 5
+
+
+def wait_until(fetch, done, timeout, interval=1.0, clock=time.monotonic, sleep=time.sleep, transient=None,
+               pause=None):
     """Call fetch() until done(result) or timeout seconds pass; returns (ok, last result).
     An exception for which transient(exc) is true (the API server restarting, say) is
-    waited out like a result that is not done yet, and raised again at the deadline."""
+    waited out like a result that is not done yet, and raised again at the deadline.
+    pause(result, seconds_left), when given, replaces the sleep after a result that is
+    not done: it may return as soon as the object changes. It returns False when it
+    could not wait that way, and the plain sleep follows."""
     deadline = clock() + timeout
     while True:
         try:
@@ -237,4 +246,6 @@ def wait_until(fetch, done, timeout, interval=1.0, clock=time.monotonic, sleep=t
                 return True, result
             if clock() >= deadline:
                 return False, result
+            if pause is not None and pause(result, deadline - clock()):
+                continue
         sleep(interval)

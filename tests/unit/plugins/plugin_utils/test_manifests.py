@@ -4,6 +4,8 @@ The action's API calls are tested on the real cluster (tests/integration, tests/
 
 import base64
 
+import pytest
+
 from ansible_collections.paperclip.kubernetes.plugins.plugin_utils import manifests as mf
 
 SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ns"},
@@ -187,3 +189,33 @@ def test_a_pod_waiting_for_a_missing_claim_is_recognised():
         {"type": "PodScheduled", "status": "False", "message": "pod has unbound immediate PersistentVolumeClaims"}]}}
     assert mf.missing_volume([unbound]) is None
     assert mf.missing_volume([{"status": {"phase": "Running"}}]) is None
+
+
+def test_wait_until_pauses_until_a_change_and_sleeps_when_it_cannot_watch():
+    now = [0.0]
+    values = iter([1, 2, 3])
+    paused, slept = [], []
+
+    def pause(last, left):
+        paused.append((last, left))
+        return last != 2  # the pause after 2 could not watch: the plain sleep follows
+
+    ok, last = mf.wait_until(lambda: next(values), lambda v: v == 3, 10, clock=lambda: now[0],
+                             sleep=slept.append, pause=pause)
+    # A pause after each read that is not done, with the time left; a sleep only when the
+    # pause could not wait.
+    assert ok and last == 3 and paused == [(1, 10.0), (2, 10.0)] and slept == [1.0]
+
+    # A transient error has no object to watch: the plain sleep.
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("apiserver restarting")
+        return "done"
+    slept.clear()
+    ok, _ = mf.wait_until(flaky, lambda r: r == "done", 10, clock=lambda: 0.0, sleep=slept.append,
+                          pause=lambda last, left: pytest.fail("paused without an object"),
+                          transient=lambda e: isinstance(e, ConnectionError))
+    assert ok and slept == [1.0]
