@@ -77,7 +77,7 @@ def _form_shows(page, failed: list) -> bool:
     """Wait up to FORM_WAIT_MS for the sign-up form, in short steps so that a
     failed request (after which it never shows) ends the wait at once."""
     form = page.get_by_text("Create your account")
-    for _ in range(FORM_WAIT_MS // 2_000):
+    for _step in range(FORM_WAIT_MS // 2_000):
         try:
             form.wait_for(timeout=2_000)
             return True

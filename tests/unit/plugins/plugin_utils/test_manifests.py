@@ -215,7 +215,7 @@ def test_wait_until_pauses_until_a_change_and_sleeps_when_it_cannot_watch():
             raise ConnectionError("apiserver restarting")
         return "done"
     slept.clear()
-    ok, _ = mf.wait_until(flaky, lambda r: r == "done", 10, clock=lambda: 0.0, sleep=slept.append,
-                          pause=lambda last, left: pytest.fail("paused without an object"),
-                          transient=lambda e: isinstance(e, ConnectionError))
-    assert ok and slept == [1.0]
+    ok, result = mf.wait_until(flaky, lambda r: r == "done", 10, clock=lambda: 0.0, sleep=slept.append,
+                               pause=lambda last, left: pytest.fail("paused without an object"),
+                               transient=lambda e: isinstance(e, ConnectionError))
+    assert ok and result == "done" and slept == [1.0]
