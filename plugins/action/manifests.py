@@ -19,6 +19,7 @@ __metaclass__ = type
 import json
 import os
 import re
+import time
 import uuid
 
 from ansible.errors import AnsibleError
@@ -413,13 +414,16 @@ class ActionModule(ActionBase):
                 # The server ends the watch after `seconds`; the client stops waiting for a
                 # server that stopped answering a little later.
                 _request_timeout=seconds + 5)
+            started = time.monotonic()
             try:
-                next(stream, None)  # the first event, or the end of the watch
-                return True
+                event = next(stream, None)  # the first event, or the end of the watch
             except Exception:  # noqa: BLE001 - the caller's next read reports what is wrong
                 return False
             finally:
                 stream.close()
+            # A watch that ended at once without an event (a proxy that does not pass
+            # watches, say) did not wait: the plain sleep follows, so reads do not spin.
+            return event is not None or time.monotonic() - started >= seconds / 2
         return pause
 
     def _replace_stuck_pods(self, client, live, ref):
