@@ -340,7 +340,7 @@ class ActionModule(ActionBase):
         def fetch():
             return client.get(resource, name=meta["name"], namespace=meta.get("namespace"))
 
-        pause = self._until_changed(client, resource, meta)
+        pause = self._until_changed(resource, meta)
 
         ref = next(r for r in resources if r["kind"] == doc["kind"] and r["name"] == meta["name"])
         if doc["kind"] == "Job":
@@ -397,7 +397,7 @@ class ActionModule(ActionBase):
             ": " + "; ".join(problems) if problems else ".")
 
     @staticmethod
-    def _until_changed(client, resource, meta):
+    def _until_changed(resource, meta):
         """A pause for mf.wait_until: a watch on the object from the version last read,
         which ends at its next change (what `kubectl rollout status` and `kubectl wait`
         do), or after PAUSE_SECONDS, when the wait looks at the pods again. A poll every
