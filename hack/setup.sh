@@ -16,7 +16,22 @@ want=$(sha256sum "$root/requirements-dev.txt" | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$venv/bin/pip" install -q -U pip
   "$venv/bin/pip" install -q -r "$root/requirements-dev.txt"
+  # Kept out of the venv that runs the playbooks (see below); an older venv had it.
+  "$venv/bin/pip" uninstall -q -y kubernetes-validate 2>/dev/null || true
   echo "$want" > "$stamp"
+fi
+
+# kubernetes-validate (the render tests' schema check, tests/unit/roles/test_render.py)
+# lives in a directory of its own that only those tests put on sys.path: when it is
+# installed next to the kubernetes client, the client imports it (and jsonschema) in
+# every ansible-playbook run, 0.16 s each here, which no user of the collection pays.
+schemas=$root/.build/python-test-only
+schemas_want="kubernetes-validate==1.37.0 importlib-resources==7.1.0"
+if [ "$(cat "$schemas/.stamp" 2>/dev/null)" != "$schemas_want" ]; then
+  rm -rf "$schemas"
+  # shellcheck disable=SC2086 # two requirement words
+  "$venv/bin/pip" install -q --no-deps --target "$schemas" $schemas_want
+  echo "$schemas_want" > "$schemas/.stamp"
 fi
 
 core=$cache/kubernetes.core-from-ansible-$ansible_bundle

@@ -4,13 +4,18 @@ built-in kinds against the Kubernetes 1.36 schemas in strict mode, custom resour
 for their required fields, and no secret value outside a Secret."""
 
 import json
+import sys
 from pathlib import Path
 
-import kubernetes_validate
 import pytest
 import yaml
 
 from tests.support.ansible_run import run_playbook
+
+# hack/setup.sh installs kubernetes-validate apart from the venv that runs the playbooks
+# (the kubernetes client imports it in every run when it is installed there).
+sys.path.append(str(Path(__file__).resolve().parents[3] / ".build" / "python-test-only"))
+import kubernetes_validate  # noqa: E402
 
 K8S_VERSION = "1.36.0"
 # Values that must never appear in anything but a Secret.
@@ -49,7 +54,8 @@ VARIABLE_SETS = {
     "backup-volume": {"backup_schedule": "17 3 * * *", "backup_retention": 14},
     "backup-s3": {"storage_object_provider": "s3", "storage_s3_bucket": "assets.example",
                   "storage_s3_credentials_secret": "my-s3", "backup_target": "s3", "backup_schedule": "0 * * * *"},
-    "ingress-off": {"paperclip_ingress_enabled": False, "paperclip_public_url": "http://paperclip.example.com"},
+    "ingress-off": {"paperclip_ingress_enabled": False, "paperclip_public_url": "http://paperclip.example.com",
+                    "paperclip_startup_failure_threshold": 12},
     "sealos": {"paperclip_platform": "sealos", "paperclip_namespace": "ns-alice", "paperclip_name": "paperclip-ab12cd34",
                "paperclip_host": "paperclip-ab12cd34.cloud.sealos.io", "storage_object_provider": "sealos",
                "paperclip_memory_limit": "512Mi", "paperclip_memory_request": "256Mi"},
@@ -218,6 +224,21 @@ def test_app_settings_follow_inputs(rendered):
     assert rendered["sealos"]["postgres-cluster-v1alpha1.yaml"]["spec"]["clusterVersionRef"] == "postgresql-16.4.0"
     cm = rendered["cert-manager-rotation"]["paperclip-ingress.yaml"]["metadata"]["annotations"]
     assert cm == {"cert-manager.io/cluster-issuer": "letsencrypt"}
+
+
+def test_starts_are_probed_every_two_seconds_within_the_same_budget(rendered):
+    """Both pods are Ready about a second after they serve, not on a 10 s tick; the app's
+    start budget is still paperclip_startup_failure_threshold steps of 10 s."""
+    for host, budget in (("default", 300), ("ingress-off", 120)):
+        app = rendered[host]["paperclip-statefulset.yaml"]["spec"]["template"]["spec"]["containers"][0]
+        start = app["startupProbe"]
+        assert start["periodSeconds"] == 2 and start["periodSeconds"] * start["failureThreshold"] == budget, start
+        assert start["httpGet"] == app["readinessProbe"]["httpGet"]
+        assert "initialDelaySeconds" not in app["readinessProbe"]
+    db = rendered["default"]["postgres-statefulset.yaml"]["spec"]["template"]["spec"]["containers"][0]
+    assert db["startupProbe"]["periodSeconds"] == 2 and db["startupProbe"]["failureThreshold"] == 90
+    assert db["startupProbe"]["exec"]["command"][0] == "pg_isready"
+    assert "initialDelaySeconds" not in db["livenessProbe"]
 
 
 def test_secrets_carry_the_values(rendered):
