@@ -271,3 +271,51 @@ def test_failed_job_tail_comes_from_the_failed_pod(fakes, clock, ns):
     ns.add_pod("boot", "boot-pending", "", phase="Pending", ts="2026-11-27T08:00:09Z")
     ok, res = run(fakes, clock, ns, job="boot")[:2]
     assert not ok and res["pod"] == "boot-failed" and "the real reason" in res["msg"]
+
+
+class NewConnectionError(Exception):
+    """Named like urllib3's: what the client raises while the API server is down."""
+
+
+def down_until(monkeypatch, ns, clock, until, read="get_job"):
+    """Make ns's `read` fail as an unreachable API server does until the clock reaches `until`."""
+    real = getattr(ns, read)
+
+    def flaky(*args):
+        if clock.now < until:
+            raise NewConnectionError("Failed to establish a new connection: [Errno 111] Connection refused")
+        return real(*args)
+    monkeypatch.setattr(k8s_helpers, read, flaky)
+
+
+@pytest.mark.parametrize("kw, read", [(dict(job="boot"), "get_job"), (dict(cronjob="cron"), "get_cronjob"),
+                                      (dict(cronjob="cron"), "list_jobs")])
+def test_the_first_read_waits_out_an_api_server_restart(monkeypatch, fakes, clock, ns, kw, read):
+    """A run that started reading while the API server restarted carries on and reads its
+    own Job, instead of failing and leaving the Job to run alone."""
+    ns.cronjobs.add("cron")
+    ns.add_job("boot", COMPLETE, owner="cron", succeeded=1)
+    ns.add_pod("boot", "boot-abc", CREATED)
+    down_until(monkeypatch, ns, clock, 1004, read)
+    ok, res = run(fakes, clock, ns, **kw)[:2]
+    assert ok and res["invite_url"] == URL and res["job"] == "boot"
+    assert clock.sleeps == [2, 2]
+
+
+def test_an_api_server_down_past_the_timeout_ends_the_read(monkeypatch, fakes, clock, ns):
+    ns.add_job("boot", COMPLETE, succeeded=1)
+    down_until(monkeypatch, ns, clock, 10 ** 9)
+    with pytest.raises(NewConnectionError):
+        mod.Invite(fakes.FakeModule(dict(namespace="paperclip", job="boot", cronjob=None, container=None,
+                                         timeout=6, interval=2)), client=None, clock=clock, sleep=clock.sleep).run()
+    assert clock.sleeps == [2, 2, 2]
+
+
+def test_a_refused_first_read_fails_at_once(monkeypatch, fakes, clock, ns):
+    def forbidden(*args):
+        raise k8s_helpers.CoreException("Could not read Job paperclip/boot: HTTP 403: Forbidden")
+    monkeypatch.setattr(k8s_helpers, "get_job", forbidden)
+    with pytest.raises(k8s_helpers.CoreException, match="HTTP 403"):
+        mod.Invite(fakes.FakeModule(dict(namespace="paperclip", job="boot", cronjob=None, container=None,
+                                         timeout=300, interval=2)), client=None, clock=clock, sleep=clock.sleep).run()
+    assert clock.sleeps == []
