@@ -306,8 +306,7 @@ def test_an_api_server_down_past_the_timeout_ends_the_read(monkeypatch, fakes, c
     ns.add_job("boot", COMPLETE, succeeded=1)
     down_until(monkeypatch, ns, clock, 10 ** 9)
     with pytest.raises(NewConnectionError):
-        mod.Invite(fakes.FakeModule(dict(namespace="paperclip", job="boot", cronjob=None, container=None,
-                                         timeout=6, interval=2)), client=None, clock=clock, sleep=clock.sleep).run()
+        run(fakes, clock, ns, job="boot", timeout=6)
     assert clock.sleeps == [2, 2, 2]
 
 
@@ -316,6 +315,5 @@ def test_a_refused_first_read_fails_at_once(monkeypatch, fakes, clock, ns):
         raise k8s_helpers.CoreException("Could not read Job paperclip/boot: HTTP 403: Forbidden")
     monkeypatch.setattr(k8s_helpers, "get_job", forbidden)
     with pytest.raises(k8s_helpers.CoreException, match="HTTP 403"):
-        mod.Invite(fakes.FakeModule(dict(namespace="paperclip", job="boot", cronjob=None, container=None,
-                                         timeout=300, interval=2)), client=None, clock=clock, sleep=clock.sleep).run()
+        run(fakes, clock, ns, job="boot")
     assert clock.sleeps == []
