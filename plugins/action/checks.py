@@ -7,13 +7,18 @@ a role's input checks in one task, each with its own message naming the variable
 
 A chain of ansible.builtin.assert tasks did the same at one task each; the per-task cost
 of Ansible (a forked worker, about 30 ms here) made the 40 checks of a deploy more than a
-second of a run that changes nothing (issue 10)."""
+second of a run that changes nothing (issue 10). For the same reason it can also validate
+the role's variables against an entry point's argument spec first (argument_spec), which
+spares the task Ansible adds for that (rolespec_validate: false in playbooks/tasks/validate.yml)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible.errors import AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
@@ -24,7 +29,7 @@ class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(["checks"])
+    _VALID_ARGS = frozenset(["checks", "argument_spec"])
 
     @classmethod
     def finalize_task_arg(cls, name, value, templar, context):
@@ -69,6 +74,13 @@ class ActionModule(ActionBase):
                 raise AnsibleError("checks: loop must give a list or a dict, got {0!r}".format(value))
             return value
 
+        entry = self._task.args.get("argument_spec")
+        if entry:
+            failure = self._validate_spec(to_text(entry), task_vars)
+            if failure:
+                result.update(failed=True, **failure)
+                return result
+
         failure, warnings = chk.run(checks, holds, render, expand)
         for warning in warnings:
             self._display.warning(warning)
@@ -78,3 +90,31 @@ class ActionModule(ActionBase):
         else:
             result["msg"] = "All {0} checks passed".format(len(checks))
         return result
+
+    def _validate_spec(self, entry, task_vars):
+        """What ansible.builtin.validate_argument_spec reports for the role's variables
+        against the options of its entry point `entry` (the task Ansible adds to an entry
+        point with rolespec_validate), as a failure dict; None when they are valid."""
+        import yaml
+
+        role = self._task._role
+        if role is None:
+            return {"msg": "checks: argument_spec={0} needs the task to be in a role".format(entry)}
+        path = next((p for p in (os.path.join(role._role_path, "meta", "argument_specs" + ext) for ext in (".yml", ".yaml"))
+                     if os.path.exists(p)), None)
+        if path is None:
+            return {"msg": "checks: the role {0} has no meta/argument_specs.yml".format(role.get_name())}
+        # The C loader when PyYAML has it: this is read on every run (a few ms, 40 with the
+        # pure-Python one for the largest spec).
+        with open(path, "rb") as f:
+            specs = (yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}).get("argument_specs") or {}
+        if entry not in specs:
+            return {"msg": "checks: no entry point {0} in {1}".format(entry, path)}
+        options = specs[entry].get("options") or {}
+        values = self._templar.template({name: task_vars[name] for name in options if name in task_vars})
+        errors = ArgumentSpecValidator(options).validate(values, validate_role_argument_spec=True).error_messages
+        if errors:
+            # The message and fields of ansible.builtin.validate_argument_spec.
+            return {"msg": "Validation of arguments failed:\n{0}".format("\n".join(errors)),
+                    "argument_errors": errors, "assertion": None}
+        return None

@@ -45,6 +45,19 @@ try:
 except ImportError:  # ansible-core requires PyYAML; kept for sanity's import test
     yaml = SAFE_LOADER = None
 
+try:
+    # Imported when this file is, not on first use, like plugin_utils/controller.py does:
+    # the strategy loads action plugins in ansible-playbook's main process, so the task
+    # workers forked after that find these loaded. k8s.service pulls in
+    # ansible.module_utils.urls and cryptography: 40-70 ms in every apply task otherwise.
+    from kubernetes import watch
+    from kubernetes.dynamic.exceptions import ForbiddenError, NotFoundError, ResourceNotFoundError
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import decode_response, diff_objects
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.waiter import RESOURCE_PREDICATES
+except ImportError:  # no kubernetes client: controller.api_client says so when one is needed
+    watch = ForbiddenError = NotFoundError = ResourceNotFoundError = None
+    decode_response = diff_objects = RESOURCE_PREDICATES = None
+
 
 def _api_message(exc):
     body = getattr(exc, "body", None)
@@ -223,8 +236,6 @@ class ActionModule(ActionBase):
     def _select(client, item, pending):
         """The live objects an absent item's label_selector matches (none when the kind is
         not served, e.g. a provider's CRD that was never installed)."""
-        from kubernetes.dynamic.exceptions import ResourceNotFoundError
-
         if item["namespace"] in pending:
             return []
         try:
@@ -238,8 +249,6 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def _missing_namespaces(client, rendered):
-        from kubernetes.dynamic.exceptions import ForbiddenError, NotFoundError
-
         names = set(d["metadata"].get("namespace") for entry in rendered for d in entry[2] if d.get("metadata"))
         missing = set()
         namespaces = client.resource("Namespace", "v1")
@@ -265,8 +274,6 @@ class ActionModule(ActionBase):
         return ref
 
     def _one(self, client, item, doc, diffs):
-        from kubernetes.dynamic.exceptions import NotFoundError
-
         meta = doc.get("metadata") or {}
         resource = client.resource(doc["kind"], doc["apiVersion"])
         where = dict(name=meta.get("name"), namespace=meta.get("namespace"))
@@ -297,8 +304,6 @@ class ActionModule(ActionBase):
         if item["create_only"] and existing is not None:
             return self._ref(doc, item, "exists")
 
-        from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import decode_response, diff_objects
-
         applied, warnings = decode_response(client.apply(
             resource, doc, meta.get("namespace"), serialize=False, server_side=True,
             field_manager=mf.FIELD_MANAGER, force_conflicts=True))
@@ -315,8 +320,6 @@ class ActionModule(ActionBase):
     def _add_diff(self, diffs, doc, before, after):
         if not self._task.diff:
             return
-        from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import diff_objects
-
         before, after = mf.strip_server_fields(before), mf.strip_server_fields(after)
         if doc.get("kind") in mf.SECRET_KINDS:
             before, after = mf.mask_secret_pair(before, after)
@@ -331,8 +334,6 @@ class ActionModule(ActionBase):
 
     def _wait(self, client, item, doc, args, resources):
         """None when doc is ready (a workload rolled out, a Job finished); else the message."""
-        from ansible_collections.kubernetes.core.plugins.module_utils.k8s.waiter import RESOURCE_PREDICATES
-
         meta = doc["metadata"]
         resource = client.resource(doc["kind"], doc["apiVersion"])
         timeout = int(item["wait_timeout"] or args.get("wait_timeout") or 300)
@@ -402,8 +403,6 @@ class ActionModule(ActionBase):
         which ends at its next change (what `kubectl rollout status` and `kubectl wait`
         do), or after PAUSE_SECONDS, when the wait looks at the pods again. A poll every
         second found a change half a second late on average, and read every second."""
-        from kubernetes import watch
-
         def pause(last, left):
             version = (last.get("metadata") or {}).get("resourceVersion") if isinstance(last, dict) \
                 else last.metadata.resourceVersion
@@ -431,8 +430,6 @@ class ActionModule(ActionBase):
         controller recreates them from the current template (a fixed image after a broken one)."""
         # Not compared with status.currentRevision: after a revert to an earlier template the
         # controller reports current == update while the pod still runs the broken revision.
-        from kubernetes.dynamic.exceptions import NotFoundError
-
         update = (live.get("status") or {}).get("updateRevision")
         if not update:
             return

@@ -25,9 +25,20 @@ description:
   - A check with O(checks[].warn) prints a warning instead, when its O(checks[].when) holds.
   - Conditions are Jinja expressions without braces, as in M(ansible.builtin.assert).
     With ansible-core 2.19 and later, a message is rendered only for the check that fails.
+  - With O(argument_spec), the role's variables are first validated against that entry point's
+    argument spec (the role's C(meta/argument_specs.yml)), as the task Ansible adds to a role
+    entry point does, with the same message. A caller that imports the entry point with
+    C(rolespec_validate=false) then spares a task.
   - Runs on the controller (an action plugin); reads nothing from the cluster.
 
 options:
+  argument_spec:
+    description:
+      - The name of an entry point of the role the task is in, such as V(validate).
+      - Before the checks, the role's variables are validated against that entry point's options,
+        as M(ansible.builtin.validate_argument_spec) does. An invalid one fails the task with the
+        message of M(ansible.builtin.validate_argument_spec), and no check runs.
+    type: str
   checks:
     description: The checks, taken in order.
     type: list
@@ -86,6 +97,11 @@ assertion:
   description: The condition that did not hold.
   returned: failure
   type: str
+argument_errors:
+  description: What the argument spec validation found wrong, one message each.
+  returned: failure of the argument spec validation
+  type: list
+  elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -94,7 +110,7 @@ from ansible.module_utils.basic import AnsibleModule
 def main():
     # The work is done by the action plugin of the same name on the controller.
     module = AnsibleModule(
-        argument_spec=dict(checks=dict(type="list", elements="dict", required=True, options=dict(
+        argument_spec=dict(argument_spec=dict(type="str"), checks=dict(type="list", elements="dict", required=True, options=dict(
             that=dict(type="raw"), msg=dict(type="str"), warn=dict(type="str"), when=dict(type="raw"),
             loop=dict(type="str")))),
         supports_check_mode=True)

@@ -30,6 +30,12 @@ CASES = {
     "allowed-hostname": ({"paperclip_allowed_hostnames": ["bad host"]}, "paperclip_allowed_hostnames must be"),
     "platform": ({"paperclip_platform": "aws"}, "paperclip_platform"),
     "port-type": ({"paperclip_port": "http"}, "paperclip_port"),
+    # Argument-spec errors of each role: deploy.yml imports the validate entry points with
+    # rolespec_validate false, and each role's checks task validates the spec itself.
+    "spec-postgres": ({"postgres_wait_timeout": "soon"}, "argument 'postgres_wait_timeout' is of type str"),
+    "spec-storage": ({"storage_volume_access_mode": "ReadOnlyMany"}, "value of storage_volume_access_mode must be one of"),
+    "spec-bootstrap": ({"bootstrap_job_timeout": "soon"}, "argument 'bootstrap_job_timeout' is of type str"),
+    "spec-backup": ({"backup_retention": "many"}, "argument 'backup_retention' is of type str"),
     "issuer-without-tls": ({"paperclip_ingress_cert_manager_issuer": "le", "paperclip_ingress_tls_enabled": False},
                            "paperclip_ingress_cert_manager_issuer needs"),
     "pg-provider": ({"postgres_provider": "mysql"}, "postgres_provider"),
