@@ -48,10 +48,23 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="checks must be a list of checks, got {0!r}".format(checks))
             return result
 
+        # With argument_spec, the role's options are templated once for their validation,
+        # and the checks see those values: ansible-core 2.19 would otherwise template (and
+        # compile) an option again in every check that reads it (issue 10).
+        variables = task_vars
+        entry = self._task.args.get("argument_spec")
+        if entry:
+            failure, values = self._validate_spec(to_text(entry), task_vars)
+            if failure:
+                result.update(failed=True, **failure)
+                return result
+            variables = dict(task_vars, **values)
+        base = self._templar.copy_with_new_env(available_variables=variables) if variables is not task_vars else self._templar
+
         def templar(item):
             if item is None:
-                return self._templar
-            return self._templar.copy_with_new_env(available_variables=dict(task_vars, item=item))
+                return base
+            return base.copy_with_new_env(available_variables=dict(variables, item=item))
 
         def holds(condition, item):
             engine = templar(item)
@@ -67,19 +80,12 @@ class ActionModule(ActionBase):
             return to_text(templar(item).template(text)).strip()
 
         def expand(loop):
-            value = self._templar.template(loop)
+            value = base.template(loop)
             if isinstance(value, dict):
                 return [{"key": k, "value": v} for k, v in value.items()]
             if not isinstance(value, list):
                 raise AnsibleError("checks: loop must give a list or a dict, got {0!r}".format(value))
             return value
-
-        entry = self._task.args.get("argument_spec")
-        if entry:
-            failure = self._validate_spec(to_text(entry), task_vars)
-            if failure:
-                result.update(failed=True, **failure)
-                return result
 
         failure, warnings = chk.run(checks, holds, render, expand)
         for warning in warnings:
@@ -92,29 +98,30 @@ class ActionModule(ActionBase):
         return result
 
     def _validate_spec(self, entry, task_vars):
-        """What ansible.builtin.validate_argument_spec reports for the role's variables
-        against the options of its entry point `entry` (the task Ansible adds to an entry
-        point with rolespec_validate), as a failure dict; None when they are valid."""
+        """(failure, values): what ansible.builtin.validate_argument_spec reports for the
+        role's variables against the options of its entry point `entry` (the task Ansible
+        adds to an entry point with rolespec_validate), as a failure dict or None when they
+        are valid; and those variables' templated values."""
         import yaml
 
         role = self._task._role
         if role is None:
-            return {"msg": "checks: argument_spec={0} needs the task to be in a role".format(entry)}
+            return {"msg": "checks: argument_spec={0} needs the task to be in a role".format(entry)}, {}
         path = next((p for p in (os.path.join(role._role_path, "meta", "argument_specs" + ext) for ext in (".yml", ".yaml"))
                      if os.path.exists(p)), None)
         if path is None:
-            return {"msg": "checks: the role {0} has no meta/argument_specs.yml".format(role.get_name())}
+            return {"msg": "checks: the role {0} has no meta/argument_specs.yml".format(role.get_name())}, {}
         # The C loader when PyYAML has it: this is read on every run (a few ms, 40 with the
         # pure-Python one for the largest spec).
         with open(path, "rb") as f:
             specs = (yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}).get("argument_specs") or {}
         if entry not in specs:
-            return {"msg": "checks: no entry point {0} in {1}".format(entry, path)}
+            return {"msg": "checks: no entry point {0} in {1}".format(entry, path)}, {}
         options = specs[entry].get("options") or {}
         values = self._templar.template({name: task_vars[name] for name in options if name in task_vars})
         errors = ArgumentSpecValidator(options).validate(values, validate_role_argument_spec=True).error_messages
         if errors:
             # The message and fields of ansible.builtin.validate_argument_spec.
             return {"msg": "Validation of arguments failed:\n{0}".format("\n".join(errors)),
-                    "argument_errors": errors, "assertion": None}
-        return None
+                    "argument_errors": errors, "assertion": None}, values
+        return None, values
