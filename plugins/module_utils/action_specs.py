@@ -31,8 +31,23 @@ def object_info_argspec():
     spec = copy.deepcopy(AUTH_ARG_SPEC)
     spec.update(
         api_version=dict(type="str", default="v1"),
-        kind=dict(type="str", required=True),
-        name=dict(type="str", required=True),
+        kind=dict(type="str"),
+        name=dict(type="str"),
         namespace=dict(type="str"),
+        objects=dict(type="list", elements="dict", options=dict(
+            api_version=dict(type="str", default="v1"),
+            kind=dict(type="str", required=True),
+            name=dict(type="str", required=True),
+            namespace=dict(type="str"),
+            ignore_forbidden=dict(type="bool", default=False),
+        )),
     )
     return spec
+
+
+# One object (kind and name) or several (objects), never both.
+OBJECT_INFO_RULES = dict(
+    required_one_of=[["kind", "objects"]],
+    mutually_exclusive=[["kind", "objects"], ["name", "objects"]],
+    required_together=[["kind", "name"]],
+)

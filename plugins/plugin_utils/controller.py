@@ -38,9 +38,10 @@ def args_with_defaults(action, default_name):
     return _apply_action_arg_defaults(name, action._task, action._task.args, action._templar)
 
 
-def validated_args(action, default_name, spec):
-    """(arguments, error message or None), validated against spec."""
-    validation = ArgumentSpecValidator(spec).validate(args_with_defaults(action, default_name))
+def validated_args(action, default_name, spec, **rules):
+    """(arguments, error message or None), validated against spec and rules
+    (ArgumentSpecValidator's mutually_exclusive, required_together, ...)."""
+    validation = ArgumentSpecValidator(spec, **rules).validate(args_with_defaults(action, default_name))
     if validation.error_messages:
         return None, "; ".join(validation.error_messages)
     return validation.validated_parameters, None

@@ -37,6 +37,8 @@ HOSTS = {
     "admin-ns": ({"labels": {"team": "a"}}, None, {}),
     "fresh": (None, None, {}),
     "ns-forbidden": ("forbidden", None, {}),
+    # A StatefulSet the account may not read: unlike the namespace, that fails the read.
+    "sts-forbidden": ({}, "forbidden", {}),
 }
 REFUSED = {
     "helm-ns": ('paperclip_namespace="helm-ns" belongs to another release '
@@ -46,7 +48,7 @@ REFUSED = {
     "foreign-sts": "paperclip_name=\"paperclip\": the StatefulSet of that name in foreign-sts is not this collection's",
     "unlabelled-sts": "paperclip_name=\"paperclip\": the StatefulSet of that name",
 }
-PASSED = sorted(set(HOSTS) - set(REFUSED))
+PASSED = sorted(set(HOSTS) - set(REFUSED) - {"sts-forbidden"})
 
 RESOURCES = {
     "/api/v1": {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
@@ -88,6 +90,9 @@ def _answer(path):
                      "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
     if parts[:4] == ["apis", "apps", "v1", "namespaces"] and len(parts) == 7 and parts[5] == "statefulsets":
         labels = HOSTS.get(parts[4], (None, None))[1]
+        if labels == "forbidden":
+            return _status(403, "Forbidden", f'statefulsets.apps "{parts[6]}" is forbidden: User "u" cannot get '
+                                             f'resource "statefulsets" in API group "apps" in the namespace "{parts[4]}"')
         if labels is None:
             return _status(404, "NotFound", f'statefulsets.apps "{parts[6]}" not found')
         return 200, {"apiVersion": "apps/v1", "kind": "StatefulSet",
@@ -183,3 +188,13 @@ def test_adopt_skips_the_reads(outcome):
 def test_a_namespace_that_cannot_be_read_warns(outcome):
     output = outcome[1]
     assert "cannot get resource" in output and "ns-forbidden" in output
+
+
+def test_a_statefulset_that_cannot_be_read_fails_before_any_write(outcome):
+    # Both objects are read in one task (object_info's objects); only the namespace's
+    # refusal is ignored (ignore_forbidden), the StatefulSet's fails the host, naming it.
+    rc, output, failures, requests = outcome
+    assert "sts-forbidden" in failures, output[-3000:]
+    assert failures["sts-forbidden"].startswith("Could not read StatefulSet sts-forbidden/paperclip: HTTP 403"), failures
+    assert "cannot get resource \"statefulsets\"" in failures["sts-forbidden"]
+    assert not _writes(requests, "sts-forbidden")
