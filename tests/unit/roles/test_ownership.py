@@ -10,8 +10,8 @@ arrives) and that the refused ones sent nothing but reads. The same story on the
 API server is tests/e2e/test_bad_input_cluster.py.
 
 The hosts reach the stand-in through paperclip_kubeconfig and paperclip_kube_context
-only (KUBECONFIG points at a closed port): the reads are a lookup, which gets no
-module_defaults, so this also shows it is given the playbook's auth variables."""
+only (KUBECONFIG points at a closed port), so this also shows that the reads (one
+object_info task) get the playbook's auth variables through its module_defaults."""
 
 import json
 import threading
