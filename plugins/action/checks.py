@@ -87,12 +87,15 @@ class ActionModule(ActionBase):
                 raise AnsibleError("checks: loop must give a list or a dict, got {0!r}".format(value))
             return value
 
-        failure, warnings = chk.run(checks, holds, render, expand)
+        failure, warnings, notes = chk.run(checks, holds, render, expand)
         for warning in warnings:
             self._display.warning(warning)
         result["changed"] = False
         if failure:
             result.update(failed=True, **failure)
+        elif notes:
+            # Shown as ansible.builtin.debug shows its msg: the callback prints the result.
+            result.update(msg=notes, _ansible_verbose_always=True)
         else:
             result["msg"] = "All {0} checks passed".format(len(checks))
         return result

@@ -137,6 +137,8 @@ class ActionModule(ActionBase):
                     status, message = _api_message(exc)
                     result["status"] = status
                     result["template"] = item["template"] or ""
+                    if status and item["refused_hint"]:  # the API server answered: say what the user can do
+                        message = "{0} {1}".format(message.rstrip(), item["refused_hint"])
                     return self._fail(result, mf.redact("Could not {0} {1} ({2}): {3}".format(
                         "delete" if item["state"] == "absent" else "apply", mf.object_ref(doc),
                         item["template"] or item["label_selector"] or "by name", message), hidden))

@@ -16,7 +16,7 @@ from ansible_collections.kubernetes.core.plugins.module_utils.args_common import
 # Item keys and their defaults; an item may also be a bare template name.
 ITEM_DEFAULTS = {
     "template": None, "enabled": True, "state": "present", "create_only": False, "wait": False,
-    "wait_timeout": None, "what": None, "outcome": None, "fail_on_failure": True,
+    "wait_timeout": None, "what": None, "outcome": None, "fail_on_failure": True, "refused_hint": None,
     "propagation": "Background",
     # Instead of a template, for state absent: one object, or every object a selector matches.
     "api_version": None, "kind": None, "name": None, "namespace": None, "label_selector": None,

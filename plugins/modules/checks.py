@@ -22,7 +22,8 @@ description:
   - Takes the checks in order, like a chain of M(ansible.builtin.assert) tasks, in one task.
     The first check that fails ends the task with its own message, which names the variable
     and the value it got. Nothing else is evaluated after it.
-  - A check with O(checks[].warn) prints a warning instead, when its O(checks[].when) holds.
+  - A check with O(checks[].warn) prints a warning instead, when its O(checks[].when) holds, and
+    one with O(checks[].note) shows its message in the task's result.
   - Conditions are Jinja expressions without braces, as in M(ansible.builtin.assert).
     With ansible-core 2.19 and later, a message is rendered only for the check that fails.
   - With O(argument_spec), the role's variables are first validated against that entry point's
@@ -53,6 +54,12 @@ options:
         type: str
       warn:
         description: A warning printed when O(checks[].when) holds (instead of O(checks[].that)).
+        type: str
+      note:
+        description:
+          - A message shown in the task's result, as M(ansible.builtin.debug) shows its C(msg), when
+            O(checks[].when) holds (instead of O(checks[].that)). The notes of the checks that passed
+            are the task's C(msg), a list.
         type: str
       when:
         description: A condition, or a list of them; the check applies only when all hold.
@@ -90,9 +97,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 msg:
-  description: The failing check's message, or how many checks passed.
+  description:
+    - The failing check's message, or how many checks passed.
+    - The notes (O(checks[].note)) when some were shown, a list of strings.
   returned: always
-  type: str
+  type: raw
 assertion:
   description: The condition that did not hold.
   returned: failure
@@ -111,7 +120,7 @@ def main():
     # The work is done by the action plugin of the same name on the controller.
     module = AnsibleModule(
         argument_spec=dict(argument_spec=dict(type="str"), checks=dict(type="list", elements="dict", required=True, options=dict(
-            that=dict(type="raw"), msg=dict(type="str"), warn=dict(type="str"), when=dict(type="raw"),
+            that=dict(type="raw"), msg=dict(type="str"), warn=dict(type="str"), note=dict(type="str"), when=dict(type="raw"),
             loop=dict(type="str")))),
         supports_check_mode=True)
     module.fail_json(msg="paperclip.kubernetes.checks runs as an action plugin on the controller")

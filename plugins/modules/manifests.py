@@ -116,6 +116,11 @@ options:
         description: Whether a failed Job fails the task.
         type: bool
         default: true
+      refused_hint:
+        description:
+          - Added to the failure message when the API server refuses this template's object
+            (an HTTP error), to say what the user can do; for example that a volume claim can only grow.
+        type: str
       propagation:
         description: The deletion propagation policy with O(templates[].state=absent).
         type: str

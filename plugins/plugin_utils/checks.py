@@ -6,8 +6,9 @@
 templating so that it can be unit-tested with plain functions.
 
 A check is a dict: that (a condition or a list, all must hold) with msg (the error), or
-warn (a warning); when (a condition or a list) makes it apply only if it holds; loop
-(a list, or a dict read as key/value items) repeats it with item set. Checks run in
+warn (a warning), or note (a message shown in the task's result, as debug shows one);
+when (a condition or a list) makes it apply only if it holds; loop (a list, or a dict
+read as key/value items) repeats it with item set. Checks run in
 order and the first that fails ends the run, as a chain of assert tasks did: a later
 message may name a value that an earlier check found missing."""
 
@@ -15,7 +16,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-KEYS = frozenset(["that", "msg", "warn", "when", "loop"])
+KEYS = frozenset(["that", "msg", "warn", "note", "when", "loop"])
+SHOWN = ("warn", "note")
 
 
 def listify(value):
@@ -29,32 +31,33 @@ def problem(index, check):
     unknown = sorted(set(check) - KEYS)
     if unknown:
         return "checks[{0}] has unsupported keys {1}".format(index, unknown)
-    if ("that" in check) == ("warn" in check):
-        return "checks[{0}] needs either that (with msg) or warn".format(index)
+    if sum(key in check for key in ("that",) + SHOWN) != 1:
+        return "checks[{0}] needs one of that (with msg), warn or note".format(index)
     if "that" in check and not check.get("msg"):
         return "checks[{0}] needs a msg for its that".format(index)
     return None
 
 
 def run(checks, holds, render, expand):
-    """(failure, warnings) of checks in order.
+    """(failure, warnings, notes) of checks in order.
 
     holds(condition, item) -> bool, render(text, item) -> str and expand(loop) -> list are
     the templating; item is None outside a loop. failure is None when every check passed,
     else a dict with msg and the assertion that failed."""
-    warnings = []
+    shown = {"warn": [], "note": []}
     for index, check in enumerate(checks):
         error = problem(index, check)
         if error:
-            return {"msg": error, "assertion": None}, warnings
+            return {"msg": error, "assertion": None}, shown["warn"], shown["note"]
         items = expand(check["loop"]) if "loop" in check else [None]
         for item in items:
             if not all(holds(c, item) for c in listify(check.get("when", []))):
                 continue
-            if "warn" in check:
-                warnings.append(render(check["warn"], item))
+            kind = next((key for key in SHOWN if key in check), None)
+            if kind:
+                shown[kind].append(render(check[kind], item))
                 continue
             for condition in listify(check["that"]):
                 if not holds(condition, item):
-                    return {"msg": render(check["msg"], item), "assertion": condition}, warnings
-    return None, warnings
+                    return {"msg": render(check["msg"], item), "assertion": condition}, shown["warn"], shown["note"]
+    return None, shown["warn"], shown["note"]

@@ -166,3 +166,26 @@ def test_a_waited_reference_is_not_applied_and_a_missing_one_is_named(kubeconfig
     res = run_module(ACTION, {"templates": [{"api_version": "batch/v1", "kind": "Job", "name": "never-made",
                                              "namespace": namespace, "wait": True}]}, env=env(kubeconfig))
     assert res.failed and res.result["msg"].startswith(f"Could not wait for Job {namespace}/never-made: HTTP 404"), res.result
+
+
+def test_a_refused_change_carries_the_items_hint(kubeconfig, api_client, namespace, templates):
+    # An immutable ConfigMap: the API server refuses a change of its data (HTTP 422), as it
+    # refuses shrinking a volume claim. The item's refused_hint says what to do.
+    core = client.CoreV1Api(api_client)
+    hint = "Keep color as it was. Nothing was deleted."
+
+    def frozen(color):
+        return templates(f"frozen-{color}.yaml.j2", f"""apiVersion: v1
+kind: ConfigMap
+metadata: {{name: frozen, namespace: {namespace}}}
+immutable: true
+data: {{color: {color}}}
+""")
+    assert not run_module(ACTION, {"templates": [frozen("blue")]}, env=env(kubeconfig)).failed
+    res = run_module(ACTION, {"templates": [{"template": frozen("red"), "refused_hint": hint}]}, env=env(kubeconfig))
+    assert res.failed and res.result["status"] == 422, res.result
+    assert res.result["msg"].startswith(f"Could not apply ConfigMap {namespace}/frozen") and res.result["msg"].endswith(hint), \
+        res.result
+    res = run_module(ACTION, {"templates": [frozen("red")]}, env=env(kubeconfig))
+    assert res.failed and hint not in res.result["msg"], res.result
+    assert core.read_namespaced_config_map("frozen", namespace).data == {"color": "blue"}

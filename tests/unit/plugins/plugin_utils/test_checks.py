@@ -23,7 +23,7 @@ def evaluate(evaluated):
 
 def test_the_first_failing_check_ends_the_run_with_its_own_message():
     seen = []
-    failure, warnings = checks.run([
+    failure, warnings, _notes = checks.run([
         {"that": "name == 'paperclip'", "msg": "never"},
         {"that": ["size.endswith('Gi')", "size == '2Gi'"], "msg": "size must be 2Gi; got {size}"},
         {"that": "False", "msg": "not reached"},
@@ -34,7 +34,7 @@ def test_the_first_failing_check_ends_the_run_with_its_own_message():
 
 
 def test_when_limits_a_check_and_a_warning():
-    failure, warnings = checks.run([
+    failure, warnings, _notes = checks.run([
         {"when": "name == 'other'", "that": "False", "msg": "skipped"},
         {"when": ["True", "size == '1Gi'"], "warn": "size {size} is small"},
         {"when": "False", "warn": "not shown"},
@@ -44,7 +44,7 @@ def test_when_limits_a_check_and_a_warning():
 
 
 def test_a_loop_checks_each_item_and_names_the_failing_one():
-    failure, _warnings = checks.run([
+    failure, _warnings, _notes = checks.run([
         {"loop": "quantities", "that": "item['value'][0].isdigit()",
          "msg": "{item[key]} must be a quantity; got {item[value]}"},
     ], *evaluate([]))
@@ -52,13 +52,24 @@ def test_a_loop_checks_each_item_and_names_the_failing_one():
 
 
 def test_every_check_passing_gives_no_failure():
-    failure, warnings = checks.run([{"that": "True", "msg": "x"}, {"loop": "[1, 2]", "that": "item > 0", "msg": "y"}],
-                                   *evaluate([]))
-    assert (failure, warnings) == (None, [])
+    failure, warnings, _notes = checks.run(
+        [{"that": "True", "msg": "x"}, {"loop": "[1, 2]", "that": "item > 0", "msg": "y"}], *evaluate([]))
+    assert (failure, warnings, _notes) == (None, [], [])
+
+
+def test_notes_are_kept_apart_from_warnings_and_only_when_their_when_holds():
+    failure, warnings, notes = checks.run([
+        {"when": "size == '1Gi'", "note": "NOTE: size is {size}"},
+        {"when": "False", "note": "not shown"},
+        {"warn": "name is {name}"},
+        {"that": "True", "msg": "x"},
+    ], *evaluate([]))
+    assert (failure, warnings, notes) == (None, ["name is paperclip"], ["NOTE: size is 1Gi"])
 
 
 def test_a_malformed_check_is_named():
     for check, words in (("that", "must be a dict"), ({"that": "True"}, "needs a msg"),
-                         ({"msg": "x"}, "either that"), ({"that": "True", "msg": "x", "fail_msg": "y"}, "unsupported keys")):
-        failure, _warnings = checks.run([{"that": "True", "msg": "ok"}, check], *evaluate([]))
+                         ({"msg": "x"}, "one of that"), ({"warn": "x", "note": "y"}, "one of that"),
+                         ({"that": "True", "msg": "x", "fail_msg": "y"}, "unsupported keys")):
+        failure, _warnings, _notes = checks.run([{"that": "True", "msg": "ok"}, check], *evaluate([]))
         assert failure["msg"].startswith("checks[1]") and words in failure["msg"], failure
