@@ -6,7 +6,9 @@ done with `kubectl rollout status` / `kubectl wait`, and a trivial ansible-playb
 The collection is measured against it as ratios, because these machines are noisy:
 
 - a cold deploy.yml of one instance, a no-op re-run (changed=0) and --check, each 3 times;
-- 1, 5 and 10 instances in one run (forks = instances): cold once, no-op 3 times;
+- 1, 5 and 10 instances in one run (forks = instances): cold once, no-op 3 times; and
+  the floor of 5 instances (their manifests applied at once, waited for until all Ready),
+  which says how far the 5-instance goal is the cluster's own;
 - render CPU per host (render mode, no API call);
 - peak RSS of the ansible-playbook process tree (sampled from /proc);
 - API requests per run, by client, from the API server's audit log (the cluster runs
@@ -190,12 +192,9 @@ def floor_manifests(work, namespace, images):
     return path, docs
 
 
-def floor_once(work, index, images, audit):
-    namespace = f"bench-floor-{index}"
-    path, docs = floor_manifests(work, namespace, images)
-    audit.mark()
-    cold = kubectl("apply", "--server-side", "--field-manager=bench", "-f", str(path))
-    cold_requests = audit.count()
+def floor_waits(namespace, docs):
+    """The kubectl commands that wait until the floor's objects are Ready: each
+    StatefulSet rolled out, each Job complete."""
     waits = []
     for doc in docs:
         name = f"{doc['kind'].lower()}/{doc['metadata']['name']}"
@@ -203,8 +202,17 @@ def floor_once(work, index, images, audit):
             waits.append(["rollout", "status", "-n", namespace, name, "--timeout=600s"])
         elif doc["kind"] == "Job":
             waits.append(["wait", "-n", namespace, name, "--for=condition=complete", "--timeout=600s"])
+    return waits
+
+
+def floor_once(work, index, images, audit):
+    namespace = f"bench-floor-{index}"
+    path, docs = floor_manifests(work, namespace, images)
+    audit.mark()
+    cold = kubectl("apply", "--server-side", "--field-manager=bench", "-f", str(path))
+    cold_requests = audit.count()
     start = time.monotonic()
-    for w in waits:
+    for w in floor_waits(namespace, docs):
         kubectl(*w)
     ready = time.monotonic() - start
     audit.mark()
@@ -214,6 +222,22 @@ def floor_once(work, index, images, audit):
     delete_namespaces([namespace])
     return {"apply_s": cold["wall_s"], "ready_s": ready, "noop_s": noop["wall_s"], "check_s": check["wall_s"],
             "objects": len(docs), "apply_requests": cold_requests, "noop_requests": noop_requests}
+
+
+def floor_many(work, count, images):
+    """The floor of `count` instances at once: every instance's manifests applied in one
+    kubectl call, then waited for until all are Ready. Its ratio to one instance's floor
+    says how much of the 5-instance goal the cluster itself allows (same pods, same node)."""
+    namespaces = [f"bench-floor-many-{n}" for n in range(count)]
+    manifests = [floor_manifests(work, namespace, images) for namespace in namespaces]
+    start = time.monotonic()
+    kubectl("apply", "--server-side", "--field-manager=bench", *[a for path, _docs in manifests for a in ("-f", str(path))])
+    for namespace, (_path, docs) in zip(namespaces, manifests):
+        for w in floor_waits(namespace, docs):
+            kubectl(*w)
+    wall = time.monotonic() - start
+    delete_namespaces(namespaces)
+    return wall
 
 
 def collection_once(work, index, images, audit):
@@ -293,6 +317,7 @@ def main():
     parse_ms = parse_1mib()
     print("bench: floor (kubectl)", file=sys.stderr)
     floors = [floor_once(work, i, images, audit) for i in range(REPEAT)]
+    floor_five = floor_many(work, 5, images)
     print("bench: deploy.yml, one instance", file=sys.stderr)
     ones = [collection_once(work, i, images, audit) for i in range(REPEAT)]
     print("bench: 5 and 10 instances", file=sys.stderr)
@@ -305,12 +330,16 @@ def main():
     floor_noop = floor["noop_s"]["median"] + t
     floor_check = floor["check_s"]["median"] + t
     floor_cold = floor["apply_s"]["median"] + t
+    floor_one_ready = statistics.median(f["apply_s"] + f["ready_s"] for f in floors)
     ratios = {
         "noop_vs_floor": one["noop"]["median"] / floor_noop,
         "check_vs_floor": one["check"]["median"] / floor_check,
         # The cold goal: within 2x the floor plus the time the cluster needs to make it Ready.
         "cold_vs_floor": (one["cold"]["median"] - floor["ready_s"]["median"]) / floor_cold,
         "five_vs_one": multi[5]["cold"]["wall_s"] / one["cold"]["median"],
+        # The same ratio for kubectl: what the cluster itself needs for 5 instances against one.
+        "floor_five_vs_one": floor_five / floor_one_ready,
+        "five_vs_floor_five": multi[5]["cold"]["wall_s"] / floor_five,
         "five_vs_one_noop": statistics.median(r["wall_s"] for r in multi[5]["noops"]) / one["noop"]["median"],
         "ten_vs_one": multi[10]["cold"]["wall_s"] / one["cold"]["median"],
         "ten_vs_one_noop": statistics.median(r["wall_s"] for r in multi[10]["noops"]) / one["noop"]["median"],
@@ -333,6 +362,10 @@ def main():
         ("deploy.yml --check", fmt(one["check"]), f"{ratios['check_vs_floor']:.2f}x floor (goal <= {GOALS['check_vs_floor']})"),
         ("5 instances cold (forks 5)", f"{multi[5]['cold']['wall_s']:.1f} s",
          f"{ratios['five_vs_one']:.2f}x one (goal <= {GOALS['five_vs_one']})"),
+        ("floor: 5 instances applied at once, until all Ready", f"{floor_five:.1f} s",
+         f"{ratios['floor_five_vs_one']:.2f}x one instance's floor (apply + Ready)"),
+        ("5 instances cold against that floor", f"{multi[5]['cold']['wall_s']:.1f} s",
+         f"{ratios['five_vs_floor_five']:.2f}x the 5-instance floor"),
         ("5 instances no-op", fmt(stats([r["wall_s"] for r in multi[5]["noops"]])), f"{ratios['five_vs_one_noop']:.2f}x one"),
         ("10 instances cold (forks 10)", f"{multi[10]['cold']['wall_s']:.1f} s", f"{ratios['ten_vs_one']:.2f}x one"),
         ("10 instances no-op", fmt(stats([r["wall_s"] for r in multi[10]["noops"]])), f"{ratios['ten_vs_one_noop']:.2f}x one"),
@@ -378,7 +411,7 @@ def main():
     (art / "results.json").write_text(json.dumps({
         "trivial": trivial, "floors": floors, "ones": [{k: strip(v) for k, v in o.items()} for o in ones],
         "multi": {n: {"cold": strip(m["cold"]), "noops": [strip(r) for r in m["noops"]]} for n, m in multi.items()},
-        "render_one": [strip(r) for r in render_one], "render_ten": strip(render_ten),
+        "render_one": [strip(r) for r in render_one], "render_ten": strip(render_ten), "floor_five_s": floor_five,
         "ratios": ratios, "requests": requests, "parse_1mib_ms": parse_ms, "goals_met": met}, indent=2, default=str))
     print(f"bench: wrote benchmarks/results.md and {art / 'results.json'}", file=sys.stderr)
 

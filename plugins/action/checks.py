@@ -17,7 +17,6 @@ __metaclass__ = type
 
 import os
 
-from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
@@ -25,20 +24,11 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.paperclip.kubernetes.plugins.plugin_utils import checks as chk
 
 
-class ActionModule(ActionBase):
+class ActionModule(chk.RawChecks, ActionBase):
 
     TRANSFERS_FILES = False
     _requires_connection = False
     _VALID_ARGS = frozenset(["checks", "argument_spec"])
-
-    @classmethod
-    def finalize_task_arg(cls, name, value, templar, context):
-        # ansible-core 2.19+: the checks stay as written until run() takes them in order,
-        # so only the failing check's message is rendered (a later message may name a value
-        # an earlier check found missing). Older ansible-core renders every message first.
-        if name == "checks":
-            return value
-        return super(ActionModule, cls).finalize_task_arg(name, value, templar, context)
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -59,44 +49,9 @@ class ActionModule(ActionBase):
                 result.update(failed=True, **failure)
                 return result
             variables = dict(task_vars, **values)
-        base = self._templar.copy_with_new_env(available_variables=variables) if variables is not task_vars else self._templar
-
-        def templar(item):
-            if item is None:
-                return base
-            return base.copy_with_new_env(available_variables=dict(variables, item=item))
-
-        def holds(condition, item):
-            engine = templar(item)
-            if hasattr(engine, "evaluate_conditional"):  # ansible-core 2.19+
-                return bool(engine.evaluate_conditional(condition))
-            from ansible.playbook.conditional import Conditional
-
-            conditional = Conditional(loader=self._loader)
-            conditional.when = [condition]
-            return conditional.evaluate_conditional(engine, engine.available_variables)
-
-        def render(text, item):
-            return to_text(templar(item).template(text)).strip()
-
-        def expand(loop):
-            value = base.template(loop)
-            if isinstance(value, dict):
-                return [{"key": k, "value": v} for k, v in value.items()]
-            if not isinstance(value, list):
-                raise AnsibleError("checks: loop must give a list or a dict, got {0!r}".format(value))
-            return value
-
-        failure, warnings, notes = chk.run(checks, holds, render, expand)
-        for warning in warnings:
-            self._display.warning(warning)
+        outcome = chk.evaluate(self._templar, checks, None if variables is task_vars else variables)
         result["changed"] = False
-        if failure:
-            result.update(failed=True, **failure)
-        elif notes:
-            # Shown as ansible.builtin.debug shows its msg: the callback prints the result.
-            result.update(msg=notes, _ansible_verbose_always=True)
-        else:
+        if not chk.report(result, outcome, self._display) and not outcome[2]:
             result["msg"] = "All {0} checks passed".format(len(checks))
         return result
 

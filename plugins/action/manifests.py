@@ -29,7 +29,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.paperclip.kubernetes.plugins.module_utils import k8s_helpers, paperclip
 from ansible_collections.paperclip.kubernetes.plugins.module_utils.manifests_spec import ITEM_DEFAULTS, argspec
-from ansible_collections.paperclip.kubernetes.plugins.plugin_utils import controller, manifests as mf
+from ansible_collections.paperclip.kubernetes.plugins.plugin_utils import checks as chk, controller, manifests as mf
 
 try:  # ansible-core 2.19+: file contents are untrusted until marked as a template
     from ansible.template import trust_as_template as _trust_as_template
@@ -73,7 +73,7 @@ def _api_message(exc):
 display = Display()
 
 
-class ActionModule(ActionBase):
+class ActionModule(chk.RawChecks, ActionBase):
 
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -88,6 +88,11 @@ class ActionModule(ActionBase):
             items = [i for i in (self._item(raw) for raw in args.get("templates") or []) if i["enabled"]]
         except ValueError as exc:
             return self._fail(result, str(exc))
+        # The task's preconditions (the checks of paperclip.kubernetes.checks), before anything
+        # is rendered or written: one task where a checks task and this one were two (issue 10).
+        if args.get("checks") and chk.report(result, chk.evaluate(self._templar, args["checks"]), display):
+            return result
+        notes = result.get("msg") or []
         render_dir = args.get("render_dir") or ""
         role = self._task._role.get_name(include_role_fqcn=False) if self._task._role else "play"
 
@@ -144,8 +149,8 @@ class ActionModule(ActionBase):
                         item["template"] or item["label_selector"] or "by name", message), hidden))
         result["changed"] = any(r["result"] in ("created", "configured", "deleted", "would be created") for r in resources)
         if pending:
-            result["msg"] = ", ".join("{0} would be created".format(r["template"]) for r in resources
-                                      if r["result"] == "would be created")
+            created = ", ".join("{0} would be created".format(r["template"]) for r in resources if r["result"] == "would be created")
+            result["msg"] = notes + [created] if notes else created
         if self._task.diff and diffs:
             result["diff"] = diffs
         if not self._task.check_mode:

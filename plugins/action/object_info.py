@@ -16,7 +16,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.paperclip.kubernetes.plugins.module_utils import k8s_helpers
 from ansible_collections.paperclip.kubernetes.plugins.module_utils.action_specs import OBJECT_INFO_RULES, object_info_argspec
-from ansible_collections.paperclip.kubernetes.plugins.plugin_utils import controller
+from ansible_collections.paperclip.kubernetes.plugins.plugin_utils import checks as chk, controller
 
 try:  # loaded with the plugin in the main process (see plugin_utils/controller.py)
     from kubernetes.dynamic.exceptions import ResourceNotFoundError
@@ -24,7 +24,7 @@ except ImportError:  # said when a client is needed (controller.api_client)
     ResourceNotFoundError = k8s_helpers.NotFoundError
 
 
-class ActionModule(ActionBase):
+class ActionModule(chk.RawChecks, ActionBase):
 
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -44,16 +44,21 @@ class ActionModule(ActionBase):
                           msg="Could not reach the API: {0}".format(k8s_helpers.api_error_message(exc)))
             return result
         if args["objects"] is None:  # one object: its fields at the top of the result
-            read = self._read(client, dict(args, ignore_forbidden=False))
-            result.update(read)
-            return result
-        # Several objects in one task (one worker process instead of one per read, issue 10):
-        # one entry per object in results, in order. A refused read fails the task, unless
-        # the object has ignore_forbidden and the refusal is HTTP 403 (its entry says so).
-        result["results"] = [self._read(client, item) for item in args["objects"]]
-        refused = [r for r in result["results"] if r.get("failed")]
-        if refused:
-            result.update(failed=True, msg=refused[0]["msg"], status=refused[0]["status"])
+            result.update(self._read(client, dict(args, ignore_forbidden=False)))
+        else:
+            # Several objects in one task (one worker process instead of one per read, issue 10):
+            # one entry per object in results, in order. A refused read fails the task, unless
+            # the object has ignore_forbidden and the refusal is HTTP 403 (its entry says so).
+            result["results"] = [self._read(client, item) for item in args["objects"]]
+            refused = [r for r in result["results"] if r.get("failed")]
+            if refused:
+                result.update(failed=True, msg=refused[0]["msg"], status=refused[0]["status"])
+        if args["checks"] and not result.get("failed"):
+            # What was read, checked in the same task (issue 10: a checks task after it was a
+            # worker of its own). The checks see the result under the task's register name,
+            # the way failed_when and until see it.
+            seen = dict(task_vars or {}, **({self._task.register: dict(result)} if self._task.register else {}))
+            chk.report(result, chk.evaluate(self._templar, args["checks"], seen), self._display)
         return result
 
     @staticmethod

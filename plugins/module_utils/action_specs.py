@@ -41,6 +41,7 @@ def object_info_argspec():
             namespace=dict(type="str"),
             ignore_forbidden=dict(type="bool", default=False),
         )),
+        checks=dict(type="list", elements="raw", default=[]),
     )
     return spec
 

@@ -27,6 +27,7 @@ def argspec():
     spec = copy.deepcopy(AUTH_ARG_SPEC)
     spec.update(
         templates=dict(type="list", elements="raw", required=True),
+        checks=dict(type="list", elements="raw", default=[]),
         render_dir=dict(type="str", default=""),
         wait_timeout=dict(type="int", default=300),
     )

@@ -25,12 +25,14 @@ description:
   - A check with O(checks[].warn) prints a warning instead, when its O(checks[].when) holds, and
     one with O(checks[].note) shows its message in the task's result.
   - Conditions are Jinja expressions without braces, as in M(ansible.builtin.assert).
-    With ansible-core 2.19 and later, a message is rendered only for the check that fails.
+    A message is rendered only for the check that fails.
   - With O(argument_spec), the role's variables are first validated against that entry point's
     argument spec (the role's C(meta/argument_specs.yml)), as the task Ansible adds to a role
     entry point does, with the same message. A caller that imports the entry point with
     C(rolespec_validate=false) then spares a task.
   - Runs on the controller (an action plugin); reads nothing from the cluster.
+  - The same checks are the C(checks) option of M(paperclip.kubernetes.manifests) (run before what
+    it applies) and of M(paperclip.kubernetes.object_info) (run after what it reads), which spares a task.
 
 options:
   argument_spec:

@@ -126,6 +126,16 @@ options:
         type: str
         choices: [Background, Foreground, Orphan]
         default: Background
+  checks:
+    description:
+      - The task's preconditions, run in order before anything is rendered or written, with the
+        checks of M(paperclip.kubernetes.checks) (C(that) with C(msg), C(warn) or C(note); C(when);
+        C(loop)). The first check that fails fails the task and nothing is applied; notes
+        are returned in RV(msg).
+      - One task where a M(paperclip.kubernetes.checks) task before this one would be two.
+    type: list
+    elements: raw
+    default: []
   render_dir:
     description: Write the objects to this directory instead of applying them.
     type: str
@@ -209,6 +219,12 @@ status:
   description: The HTTP status of a refused apply (for example 422 for an immutable field).
   returned: on failure of an API call
   type: int
+msg:
+  description:
+    - The notes of O(checks) that applied, as a list; in check mode, what would be created in a
+      namespace that does not exist yet (a string, or the last entry after the notes).
+  returned: when a note applied, or something would be created
+  type: raw
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -81,6 +81,16 @@ options:
             RV(results[].status) and RV(results[].msg) instead.
         type: bool
         default: false
+  checks:
+    description:
+      - Checks of what was read, run in order after the reads succeeded, with the checks of
+        M(paperclip.kubernetes.checks) (C(that) with C(msg), C(warn) or C(note); C(when); C(loop)).
+        They see this task's result under the task's C(register) name, the way C(failed_when)
+        and C(until) see it. The first check that fails fails the task; notes are returned in RV(msg).
+      - One task where a read and a M(paperclip.kubernetes.checks) task after it would be two.
+    type: list
+    elements: raw
+    default: []
 
 attributes:
   check_mode:
@@ -151,6 +161,10 @@ results:
       description: What was refused, naming the object.
       type: str
       returned: when the API refused the read
+msg:
+  description: The notes of O(checks) that applied, or what a refused read or failed check says.
+  returned: when a note applied, or on failure
+  type: raw
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -189,3 +189,24 @@ data: {{color: {color}}}
     res = run_module(ACTION, {"templates": [frozen("red")]}, env=env(kubeconfig))
     assert res.failed and hint not in res.result["msg"], res.result
     assert core.read_namespaced_config_map("frozen", namespace).data == {"color": "blue"}
+
+
+def test_checks_run_before_anything_is_rendered_or_applied(kubeconfig, api_client, namespace, templates):
+    # The checks option: the task's preconditions, in order, before any write. The first
+    # failing check names its own message (rendered then, not before); nothing is applied.
+    core = client.CoreV1Api(api_client)
+    item = config_template(templates, namespace)
+    checks = [{"note": "first {{ 'note' }}"},
+              {"that": ["1 == 1", "demo_color == 'green'"], "msg": "demo_color must be green, got {{ demo_color }}"},
+              {"that": "undefined_on_purpose", "msg": "never reached"}]
+    play_vars = {"checks": checks, "templates": [item]}
+    res = run_module(ACTION, play_vars, env=env(kubeconfig), extra_args=("-e", "demo_color=blue"))
+    assert res.failed and res.result["msg"] == "demo_color must be green, got blue", res.result
+    assert res.result["assertion"] == "demo_color == 'green'"
+    assert "demo" not in [c.metadata.name for c in core.list_namespaced_config_map(namespace).items]
+    # Passing: the notes come back in msg, and the objects are applied.
+    res = run_module(ACTION, {"checks": checks[:2], "templates": [item]}, env=env(kubeconfig),
+                     extra_args=("-e", "demo_color=green"))
+    assert not res.failed and res.result["changed"], res.result
+    assert res.result["msg"] == ["first note"]
+    assert core.read_namespaced_config_map("demo", namespace).data == {"color": "blue"}

@@ -73,3 +73,25 @@ def test_a_malformed_check_is_named():
                          ({"that": "True", "msg": "x", "fail_msg": "y"}, "unsupported keys")):
         failure, _warnings, _notes = checks.run([{"that": "True", "msg": "ok"}, check], *evaluate([]))
         assert failure["msg"].startswith("checks[1]") and words in failure["msg"], failure
+
+
+class Display:
+    def __init__(self):
+        self.warnings = []
+
+    def warning(self, text):
+        self.warnings.append(text)
+
+
+def test_report_puts_the_outcome_into_the_action_result():
+    # A failure fails the task (its msg and assertion), and its notes are not shown.
+    display, result = Display(), {}
+    assert checks.report(result, ({"msg": "bad", "assertion": "x"}, ["careful"], ["n"]), display) is True
+    assert result == {"failed": True, "msg": "bad", "assertion": "x"} and display.warnings == ["careful"]
+    # Notes become the msg, shown as debug shows its msg; nothing else is touched.
+    display, result = Display(), {"changed": False}
+    assert checks.report(result, (None, [], ["first", "second"]), display) is False
+    assert result == {"changed": False, "msg": ["first", "second"], "_ansible_verbose_always": True}
+    # Nothing to say: the result stays as it was.
+    result = {"changed": False}
+    assert checks.report(result, (None, [], []), Display()) is False and result == {"changed": False}
