@@ -25,17 +25,12 @@ import uuid
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
+from ansible.template import trust_as_template
 from ansible.utils.display import Display
 
 from ansible_collections.paperclip.kubernetes.plugins.module_utils import k8s_helpers, paperclip
 from ansible_collections.paperclip.kubernetes.plugins.module_utils.manifests_spec import ITEM_DEFAULTS, argspec
 from ansible_collections.paperclip.kubernetes.plugins.plugin_utils import checks as chk, controller, manifests as mf
-
-try:  # ansible-core 2.19+: file contents are untrusted until marked as a template
-    from ansible.template import trust_as_template as _trust_as_template
-except ImportError:
-    def _trust_as_template(text):
-        return text
 
 try:
     import yaml
@@ -233,7 +228,8 @@ class ActionModule(chk.RawChecks, ActionBase):
     def _template(self, source, searchpath, task_vars):
         """source rendered with the task's variables, includes found under searchpath."""
         templar = self._templar.copy_with_new_env(searchpath=[searchpath], available_variables=dict(task_vars))
-        return templar.template(_trust_as_template(source), escape_backslashes=False, preserve_trailing_newlines=True)
+        # A file's contents are untrusted until marked as a template.
+        return templar.template(trust_as_template(source), escape_backslashes=False, preserve_trailing_newlines=True)
 
     def _client(self, args):
         # check mode is the server's dry run: admission and validation run, nothing is stored.

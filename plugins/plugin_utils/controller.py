@@ -27,14 +27,9 @@ except ImportError as exc:  # kubernetes.core missing: said when a client is nee
 
 def args_with_defaults(action, default_name):
     """The task's arguments with module_defaults (auth options) applied."""
-    name = action._task.resolved_action or default_name
-    try:  # ansible-core 2.19+
-        from ansible.executor.module_common import _apply_action_arg_defaults
-    except ImportError:
-        from ansible.executor.module_common import get_action_args_with_defaults
+    from ansible.executor.module_common import _apply_action_arg_defaults
 
-        return get_action_args_with_defaults(name, action._task.args, action._task.module_defaults, action._templar,
-                                             action_groups=action._task._parent._play._action_groups)
+    name = action._task.resolved_action or default_name
     return _apply_action_arg_defaults(name, action._task, action._task.args, action._templar)
 
 
