@@ -116,6 +116,11 @@ def test_check_mode_in_a_namespace_that_does_not_exist(kubeconfig, templates):
     assert not res.failed and res.result["changed"], res.result
     assert res.result["resources"][0]["result"] == "would be created"
     assert "config.yaml.j2 would be created" in res.result["msg"]
+    # With a note from the checks, both are said: the notes first, then what would be created.
+    res = run_module(ACTION, {"checks": [{"note": "a note"}], "templates": [config_template(templates, missing)]},
+                     check=True, env=env(kubeconfig))
+    assert not res.failed and res.result["msg"][0] == "a note", res.result
+    assert res.result["msg"][1].endswith("config.yaml.j2 would be created"), res.result
 
 
 def test_failed_job_reports_its_outcome_line(kubeconfig, namespace, images, templates):
