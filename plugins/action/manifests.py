@@ -85,9 +85,10 @@ class ActionModule(chk.RawChecks, ActionBase):
             return self._fail(result, str(exc))
         # The task's preconditions (the checks of paperclip.kubernetes.checks), before anything
         # is rendered or written: one task where a checks task and this one were two (issue 10).
-        if args.get("checks") and chk.report(result, chk.evaluate(self._templar, args["checks"]), display):
+        outcome = chk.evaluate(self._templar, args["checks"]) if args["checks"] else (None, [], [])
+        if chk.report(result, outcome, display):
             return result
-        notes = result.get("msg") or []
+        notes = outcome[2]
         render_dir = args.get("render_dir") or ""
         role = self._task._role.get_name(include_role_fqcn=False) if self._task._role else "play"
 
