@@ -5,7 +5,9 @@ The floor is what Kubernetes and Ansible need at least for the same result:
 done with `kubectl rollout status` / `kubectl wait`, and a trivial ansible-playbook run.
 The collection is measured against it as ratios, because these machines are noisy:
 
-- a cold deploy.yml of one instance, a no-op re-run (changed=0) and --check, each 3 times;
+- a cold deploy.yml of one instance, a no-op re-run (changed=0) and --check, each 3 times,
+  each round right after a round of the floor (and the trivial playbook), so that the
+  machine's drift over a bench falls on both sides of a ratio;
 - 1, 5 and 10 instances in one run (forks = instances): cold once, no-op 3 times; and
   the floor of 5 instances (their manifests applied at once, waited for until all Ready),
   which says how far the 5-instance goal is the cluster's own;
@@ -309,18 +311,22 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="pk-bench-"))
     (work / "trivial.yml").write_text("- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: {msg: hi}\n")
 
-    print("bench: trivial playbook, render", file=sys.stderr)
-    trivial = [playbook(str(work / "trivial.yml"), {"t": {}}, work)["wall_s"] for i in range(REPEAT)]
+    print("bench: render", file=sys.stderr)
     render_one = [render(work, {"r": instance_vars("bench-render", images)})[0] for i in range(REPEAT)]
     render_ten = render(work, {f"r{n}": instance_vars(f"bench-render-{n}", images) for n in range(10)})[0]
 
     parse_ms = parse_1mib()
-    print("bench: floor (kubectl)", file=sys.stderr)
-    floors = [floor_once(work, i, images, audit) for i in range(REPEAT)]
+    # Each measure next to its floor, round after round: this machine's speed drifts over
+    # the half hour a bench takes, and a block of floors followed by a block of deploys
+    # put the drift into the ratios.
+    trivial, floors, ones = [], [], []
+    for i in range(REPEAT):
+        print(f"bench: round {i + 1} of {REPEAT}: trivial playbook, floor (kubectl), deploy.yml of one instance", file=sys.stderr)
+        trivial.append(playbook(str(work / "trivial.yml"), {"t": {}}, work)["wall_s"])
+        floors.append(floor_once(work, i, images, audit))
+        ones.append(collection_once(work, i, images, audit))
+    print("bench: the floor of 5 instances, then 5 and 10 instances", file=sys.stderr)
     floor_five = floor_many(work, 5, images)
-    print("bench: deploy.yml, one instance", file=sys.stderr)
-    ones = [collection_once(work, i, images, audit) for i in range(REPEAT)]
-    print("bench: 5 and 10 instances", file=sys.stderr)
     multi = {n: many(work, n, images, audit) for n in (5, 10)}
 
     t = statistics.median(trivial)

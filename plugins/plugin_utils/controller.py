@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import gc
+
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
@@ -23,6 +25,18 @@ try:
 except ImportError as exc:  # kubernetes.core missing: said when a client is needed
     get_api_client = None
     IMPORT_ERROR = exc
+
+# ansible-playbook forks a worker for every task from the process that imports this (the
+# strategy loads the action plugins there). A full garbage collection in a worker walks
+# every object it inherited: Ansible, the parsed playbook and, above, the kubernetes client,
+# about 0.1 s each time, and it writes to each object's header, so the worker copies the
+# memory pages it shared. Which workers run one depended on the parent's collector counts
+# at the fork: in 10 of 16 task runs of a no-op after an unrelated change (issue 10).
+# gc.freeze() takes what exists now out of the collector's reach, as Python's gc
+# documentation advises before fork(); whatever is made later is collected as before.
+# It freezes what exists at that moment, mostly what lives until the run ends anyway (the
+# modules, the parsed play); garbage among it stays in memory until the process exits.
+gc.freeze()
 
 
 def args_with_defaults(action, default_name):
