@@ -33,9 +33,9 @@ except ImportError as exc:  # kubernetes.core missing: said when a client is nee
 # memory pages it shared. Which workers run one depended on the parent's collector counts
 # at the fork: in 10 of 16 task runs of a no-op after an unrelated change (issue 10).
 # gc.freeze() takes what exists now out of the collector's reach, as Python's gc
-# documentation advises before fork(); whatever is made later is collected as before.
-# It freezes what exists at that moment, mostly what lives until the run ends anyway (the
-# modules, the parsed play); garbage among it stays in memory until the process exits.
+# documentation advises before fork(): mostly what lives until the run ends anyway (the
+# modules, the parsed play; garbage among it stays until the process exits). Whatever is
+# made later is collected as before.
 gc.freeze()
 
 
