@@ -21,6 +21,7 @@ from ansible_collections.paperclip.kubernetes.plugins.module_utils.k8s_helpers i
     proxy_get,
     service_pod_events,
     service_pod_ports,
+    without_retries,
 )
 from ansible_collections.paperclip.kubernetes.plugins.module_utils.paperclip import (
     evaluate_health,
@@ -34,8 +35,10 @@ from ansible_collections.paperclip.kubernetes.plugins.module_utils.paperclip imp
 )
 
 # A single probe never takes longer than this (nor than the time left).
-# Paperclip answers /api/health slowly while its database is down (5 s to
-# over 20 s measured with 2026.916.1 on a loaded machine), so this is generous.
+# Paperclip answers /api/health slowly while its database is down: 5 s to over
+# 20 s measured with 2026.916.1, and minutes once its connection pool is stuck
+# reconnecting (over 11 minutes seen). A probe that gets nothing in this time
+# is reported as such and the next one starts.
 PROBE_TIMEOUT = 60
 
 
@@ -79,13 +82,15 @@ class ServiceProber:
         self.target = service_proxy_path(params["namespace"], params["service"], params["port"], params["scheme"])
         self.namespace, self.service = params["namespace"], params["service"]
         self.port, self.scheme = params["port"], params["scheme"]
-        self.client = get_api_client(module=module)
+        # One request per attempt, so that a probe keeps to the time it is given.
+        self.client = without_retries(get_api_client(module=module))
 
     def events(self):
         """The newest events of the pods behind the Service (probe failures, restarts)."""
         return service_pod_events(self.client, self.namespace, self.service)
 
-    def probe(self, timeout):
+    def probe(self, timeout, clock=time.monotonic):
+        start = clock()
         status, text = proxy_get(self.client, self.target, timeout)
         if not no_endpoints(status, text):
             return status, text
@@ -93,7 +98,8 @@ class ServiceProber:
         # answer (Paperclip's 503 "database unreachable", say) instead of the API server's.
         # A healthy pod answer still means "not ready yet": the Service's answer stands.
         for pod, port in service_pod_ports(self.client, self.namespace, self.service, self.port)[:1]:
-            pod_status, pod_text = proxy_get(self.client, pod_proxy_path(self.namespace, pod, port, self.scheme), timeout)
+            left = max(1, timeout - (clock() - start))    # both requests share the probe's time
+            pod_status, pod_text = proxy_get(self.client, pod_proxy_path(self.namespace, pod, port, self.scheme), left)
             if pod_status != 200:
                 return pod_status, pod_text
         return status, text

@@ -132,7 +132,11 @@ def service_pod_ports(client, namespace, service, port):
 
 def service_pod_events(client, namespace, service, limit=5):
     """The newest events of the pods behind a Service, as short lines ("pod: Warning
-    Unhealthy: Readiness probe failed: ... (x12)"), newest last."""
+    Unhealthy: Readiness probe failed: ... (x12)"), oldest first.
+
+    Warnings come before Normal events in the choice: a restarted container's Pulled,
+    Created and Started would otherwise push out the probe failures that explain it.
+    """
     events = client.resource("Event", "v1")
     try:
         pods = _service_pods(client, namespace, service)[1]
@@ -142,12 +146,13 @@ def service_pod_events(client, namespace, service, limit=5):
             items = _to_dict(client.get(events, namespace=namespace, field_selector="involvedObject.name={0}".format(name)))
             for e in items.get("items") or []:
                 when = e.get("lastTimestamp") or e.get("eventTime") or (e.get("metadata") or {}).get("creationTimestamp") or ""
-                found.append((when, "{0}: {1} {2}: {3}{4}".format(
+                found.append((e.get("type") == "Warning", when, "{0}: {1} {2}: {3}{4}".format(
                     name, e.get("type", ""), e.get("reason", ""), (e.get("message") or "").strip(),
                     " (x{0})".format(e["count"]) if (e.get("count") or 1) > 1 else "")))
     except (DynamicApiError, CoreException) as exc:
         return ["(events unavailable: {0})".format(api_error_message(exc) if isinstance(exc, DynamicApiError) else exc)]
-    return [line for _when, line in sorted(found)[-limit:]]
+    chosen = sorted(found)[-limit:]
+    return [line for _warning, _when, line in sorted(chosen, key=lambda event: event[1])]
 
 
 def read_pod_log(client, namespace, pod, container=None, tail_lines=1000):
@@ -163,6 +168,19 @@ def read_pod_log(client, namespace, pod, container=None, tail_lines=1000):
             namespace, pod, api_error_message(exc)))
     data = response.data
     return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+
+
+def without_retries(client):
+    """Makes each request of this client one attempt: no hidden urllib3 retries.
+
+    The kubernetes client leaves urllib3's default (3 retries) in place, and a GET that
+    reads nothing within its timeout is sent again: a probe with 25 s left could take
+    100 s. A caller with a deadline of its own (a wait loop) retries itself instead.
+    """
+    pool_manager = client.client.client.rest_client.pool_manager
+    pool_manager.connection_pool_kw["retries"] = False
+    pool_manager.clear()    # pools made before this keep their own retries
+    return client
 
 
 def proxy_get(client, path, timeout):

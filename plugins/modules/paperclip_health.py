@@ -89,7 +89,10 @@ options:
     default: true
   timeout:
     description:
-      - How many seconds to wait in total.
+      - How many seconds to wait in total. A probe gets at most 60 seconds, and never more
+        than what is left; through the service proxy each probe is a single request (the
+        kubernetes client's own retries are turned off), so the wait ends on time even when
+        Paperclip takes minutes to answer.
     type: int
     default: 300
   interval:
@@ -197,7 +200,8 @@ state:
 events:
   description: >-
     On a failed wait through the service proxy, the newest events of the pods behind the Service
-    (probe failures, restarts), as short lines.
+    (probe failures, restarts), as short lines, oldest first. Warnings are chosen before Normal
+    events, so probe failures stay in the list when a restart adds newer ones.
   returned: on failure with I(service)
   type: list
   elements: str

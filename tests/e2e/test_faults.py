@@ -222,8 +222,20 @@ def test_postgres_unreachable_ends_the_health_wait_with_the_answer_and_the_event
                                 bootstrap_health_timeout=60)
     assert rc != 0, output[-3000:]
     message = failures["fault"]
-    assert "Timed out after" in message and "Last HTTP status 503" in message, message
-    assert "Recent events: paperclip-0:" in message and "Readiness probe failed" in message, message
+    # The wait keeps to its budget: a probe gets what is left of it, in one request
+    # (the kubernetes client's own retries once made a 60 s wait take 135 s).
+    elapsed = float(re.search(r"Timed out after ([0-9.]+)s", message).group(1))
+    assert 60 <= elapsed <= 65, message
+    # Paperclip answers /api/health with its 503 while its database is down, or, once its
+    # connection pool is stuck reconnecting, only after minutes: both are real answers.
+    assert ("Last HTTP status 503" in message and "database_unreachable" in message
+            or "Read timed out" in message), message
+    # The pod's probe failures, chosen before Normal events. Which probe's: the kubelet's
+    # event spam filter passes at most 25 probe-failure events per pod, then one per
+    # 5 minutes, and Paperclip's first start here (about 50 s, probed every 2 s) can use
+    # them all, so a readiness failure is not always recorded by the time the wait ends.
+    assert "Recent events: paperclip-0:" in message and "Warning Unhealthy:" in message, message
+    assert re.search(r"(Startup|Readiness) probe failed", message), message
     # The deploy scales the database back (its template says 1 replica) and converges.
     converge(play, (0, "", {}), "")
     assert secrets(api_client) == before

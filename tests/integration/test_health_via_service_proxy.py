@@ -1,12 +1,11 @@
 """paperclip_health's `service` mode against the local control plane.
 
-The local cluster's Services never get endpoints (pod IPs are loopback, which
-EndpointSlices refuse; see tests/cluster/README.md), so the API server answers
-the proxy request itself and never dials a pod. That still checks the real
-path end to end: kube auth options -> get_api_client -> the service proxy URL
--> the API server's answer -> the module's verdict and messages. The healthy
-path through a proxy cannot be reached here; the URL mode covers it against
-the real server (test_modules_real_server.py).
+The Service here selects no pod, so the API server answers the proxy request
+itself and never dials a pod. That checks the path end to end: kube auth
+options -> get_api_client -> the service proxy URL -> the API server's answer
+-> the module's verdict and messages. The healthy path through the proxy, and
+a pod that answers slowly, are the e2e tests' (a real Paperclip behind a real
+Service: test_deploy_on_cluster.py, test_faults.py).
 """
 
 from __future__ import annotations

@@ -192,7 +192,7 @@ def test_tls_verification(fakes, clock, serve, self_signed):
 
 class SlowThenSilent:
     """First a real-shaped 503, then probes that time out (as Paperclip does
-    while its database is down: it can take 5 s to over 20 s to answer).
+    while its database is down: seconds, or minutes once its pool is stuck reconnecting).
     A timed-out probe advances the fake clock by its timeout."""
 
     target = "http://paperclip.test/api/health"
@@ -263,3 +263,26 @@ def test_a_timeout_reports_the_body_and_the_pods_recent_events(fakes, clock):
     assert "Last HTTP status 503, body:" in res["msg"] and "the database is unreachable" in res["msg"]
     assert "Recent events: paperclip-0: Warning Unhealthy: Readiness probe failed" in res["msg"]
     assert res["events"] == DatabaseDownWithEvents().events()
+
+
+NO_ENDPOINTS = ('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+                '"message":"no endpoints available for service \\"paperclip\\"","reason":"ServiceUnavailable","code":503}')
+
+
+def test_the_service_and_the_pod_request_share_one_probe_timeout(clock, monkeypatch):
+    """No pod is ready, so the probe asks the pod after the Service: the two requests
+    together keep to the probe's timeout (8 s spent on the first leaves 12 of 20)."""
+    timeouts = []
+
+    def proxy_get(client, path, timeout):
+        timeouts.append((path.split("/")[5], timeout))
+        clock.now += 8
+        return (503, NO_ENDPOINTS) if "services" in path else (503, DB_DOWN)
+
+    monkeypatch.setattr(mod, "proxy_get", proxy_get)
+    monkeypatch.setattr(mod, "service_pod_ports", lambda client, namespace, service, port: [("paperclip-0", 3100)])
+    prober = object.__new__(mod.ServiceProber)
+    prober.client, prober.namespace, prober.service, prober.port, prober.scheme = None, "p", "paperclip", "http", "http"
+    prober.target = "/api/v1/namespaces/p/services/http:paperclip:http/proxy/api/health"
+    assert prober.probe(20, clock=clock) == (503, DB_DOWN)
+    assert timeouts == [("services", 20), ("pods", 12)]
