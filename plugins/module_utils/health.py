@@ -123,6 +123,7 @@ def run(module, prober, clock=time.monotonic, sleep=time.sleep):
     attempts = 0
     answer = None      # the last HTTP answer: (http_status, body_text, verdict)
     error = None       # the transport error of the last probe, if it got no answer
+    silent = False     # that error was a read timeout: the request was taken, never answered
     while True:
         attempts += 1
         remaining = timeout - (clock() - start)
@@ -132,6 +133,7 @@ def run(module, prober, clock=time.monotonic, sleep=time.sleep):
             error = None
         except Exception as exc:  # refused, DNS, TLS, read timeout: no HTTP answer
             error = to_text(exc)
+            silent = type(exc).__name__ in ("ReadTimeoutError", "TimeoutError", "timeout")
         if not wait or (error is None and answer[2]["healthy"]):
             break
         left = timeout - (clock() - start)
@@ -158,7 +160,11 @@ def run(module, prober, clock=time.monotonic, sleep=time.sleep):
     if answer is None or not wait:
         # Nothing ever answered (or the single probe did not).
         result["state"] = "unreachable"
-        msg = "Paperclip health endpoint {0} is unreachable: {1}".format(prober.target, redact(error))
+        # "Unreachable" would send the reader to the network when the app took the request
+        # and sat on it (Paperclip waiting for its database, say).
+        msg = "Paperclip health endpoint {0} {1}: {2}".format(
+            prober.target, "took the request but did not answer in time" if silent else "is unreachable",
+            redact(error))
         if wait:
             msg = "Timed out after {0}s and {1} attempts: {2}".format(elapsed, attempts, msg)
             msg = _with_events(msg, prober, result)

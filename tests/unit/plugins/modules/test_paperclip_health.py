@@ -222,6 +222,33 @@ def test_last_probe_without_answer_keeps_the_database_verdict(fakes, clock):
     assert prober.calls == [mod.PROBE_TIMEOUT, 60, 30] and res["elapsed"] == 100
 
 
+class ReadTimeoutError(Exception):
+    """Named as urllib3's: a read timeout through the service proxy."""
+
+
+class Silent:
+    """Takes every request and never answers (each probe times out)."""
+
+    target = "/api/v1/namespaces/p/services/http:paperclip:http/proxy/api/health"
+
+    def __init__(self, clock):
+        self.clock = clock
+
+    def probe(self, timeout):
+        self.clock.now += timeout
+        raise ReadTimeoutError("HTTPSConnectionPool(host='127.0.0.1', port=6443): Read timed out.")
+
+
+def test_a_silent_endpoint_is_not_called_unreachable(fakes, clock):
+    module = fakes.FakeModule(params(url="http://paperclip.test", timeout=30, interval=5))
+    with pytest.raises(fakes.Failed) as info:
+        mod.run(module, Silent(clock), clock=clock, sleep=clock.sleep)
+    res = info.value.result
+    assert res["msg"].startswith("Timed out after 30")
+    assert "took the request but did not answer in time: HTTPSConnectionPool" in res["msg"]
+    assert "is unreachable" not in res["msg"] and res["state"] == "unreachable"
+
+
 class ApiServerAnswers:
     """The API server's own 503 when a Service has no endpoints (seen on the local cluster)."""
 
