@@ -249,15 +249,19 @@ def test_a_silent_endpoint_is_not_called_unreachable(fakes, clock):
     assert "is unreachable" not in res["msg"] and res["state"] == "unreachable"
 
 
+# The body of the API server's own 503 for a Service without endpoints.
+NO_ENDPOINTS = ('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+                '"message":"no endpoints available for service \\"paperclip\\"",'
+                '"reason":"ServiceUnavailable","code":503}')
+
+
 class ApiServerAnswers:
     """The API server's own 503 when a Service has no endpoints (seen on the local cluster)."""
 
     target = "/api/v1/namespaces/p/services/http:paperclip:http/proxy/api/health"
 
     def probe(self, timeout):
-        return 503, ('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
-                     '"message":"no endpoints available for service \\"paperclip\\"",'
-                     '"reason":"ServiceUnavailable","code":503}')
+        return 503, NO_ENDPOINTS
 
 
 def test_api_server_status_is_not_a_paperclip_body(fakes, clock):
@@ -290,10 +294,6 @@ def test_a_timeout_reports_the_body_and_the_pods_recent_events(fakes, clock):
     assert "Last HTTP status 503, body:" in res["msg"] and "the database is unreachable" in res["msg"]
     assert "Recent events: paperclip-0: Warning Unhealthy: Readiness probe failed" in res["msg"]
     assert res["events"] == DatabaseDownWithEvents().events()
-
-
-NO_ENDPOINTS = ('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
-                '"message":"no endpoints available for service \\"paperclip\\"","reason":"ServiceUnavailable","code":503}')
 
 
 def test_the_service_and_the_pod_request_share_one_probe_timeout(clock, monkeypatch):
