@@ -11,7 +11,9 @@ The collection is measured against it as ratios, because these machines are nois
 - 1, 5 and 10 instances in one run (forks = instances): cold once, no-op 3 times; and
   the floor of 5 instances (their manifests applied at once, waited for until all Ready),
   which says how far the 5-instance goal is the cluster's own;
-- render CPU per host (render mode, no API call);
+- render CPU per host (render mode, no API call), next to its floor: a playbook of as many
+  ansible.builtin.debug tasks as the render ran task runs, on as many hosts, which is
+  what Ansible itself costs for that many tasks;
 - peak RSS of the ansible-playbook process tree (sampled from /proc);
 - API requests per run, by client, from the API server's audit log (the cluster runs
   with KCP_AUDIT=1; make bench starts it so).
@@ -175,6 +177,19 @@ def render(work, hosts):
     return result, out
 
 
+def debug_floor(work, rendered, hosts):
+    """Ansible's own cost for a render: a playbook of as many ansible.builtin.debug tasks as
+    the render ran task runs (its recap's ok + skipped + failed, per host), on as many hosts."""
+    counts = next(iter(rendered["recap"].values()))
+    tasks = counts["ok"] + counts["skipped"] + counts["failed"]
+    path = Path(work) / f"debug-{tasks}.yml"
+    path.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": [
+        {"name": f"task {n}", "ansible.builtin.debug": {"msg": "hi"}} for n in range(tasks)]}]))
+    result = playbook(str(path), {f"d{n}": {} for n in range(hosts)}, work)
+    result["tasks"] = tasks
+    return result
+
+
 def floor_manifests(work, namespace, images):
     """The manifests deploy.yml renders for one instance, made deployable as they are:
     render mode writes placeholders where the deploy generates secrets, so the floor
@@ -311,9 +326,13 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="pk-bench-"))
     (work / "trivial.yml").write_text("- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: {msg: hi}\n")
 
-    print("bench: render", file=sys.stderr)
-    render_one = [render(work, {"r": instance_vars("bench-render", images)})[0] for i in range(REPEAT)]
+    print("bench: render, each round next to its floor (as many debug tasks)", file=sys.stderr)
+    render_one, render_floor_one = [], []
+    for i in range(REPEAT):
+        render_one.append(render(work, {"r": instance_vars("bench-render", images)})[0])
+        render_floor_one.append(debug_floor(work, render_one[-1], 1))
     render_ten = render(work, {f"r{n}": instance_vars(f"bench-render-{n}", images) for n in range(10)})[0]
+    render_floor_ten = debug_floor(work, render_ten, 10)
 
     parse_ms = parse_1mib()
     # Each measure next to its floor, round after round: this machine's speed drifts over
@@ -350,6 +369,7 @@ def main():
         "ten_vs_one": multi[10]["cold"]["wall_s"] / one["cold"]["median"],
         "ten_vs_one_noop": statistics.median(r["wall_s"] for r in multi[10]["noops"]) / one["noop"]["median"],
         "render_cpu_s_per_host": statistics.median(r["cpu_s"] for r in render_one),
+        "render_vs_debug_floor": statistics.median(r["cpu_s"] / f["cpu_s"] for r, f in zip(render_one, render_floor_one)),
     }
     requests = {
         "floor_apply": stats([f["apply_requests"]["kubectl"] for f in floors if f["apply_requests"]]),
@@ -377,7 +397,13 @@ def main():
         ("10 instances no-op", fmt(stats([r["wall_s"] for r in multi[10]["noops"]])), f"{ratios['ten_vs_one_noop']:.2f}x one"),
         ("render CPU per host (1 host)", fmt(stats([r["cpu_s"] for r in render_one])),
          f"goal <= {GOALS['render_cpu_s_per_host']} s"),
-        ("render CPU per host (10 hosts)", f"{render_ten['cpu_s'] / 10:.2f} s", ""),
+        (f"floor: {render_floor_one[0]['tasks']} debug tasks, CPU (1 host)", fmt(stats([r["cpu_s"] for r in render_floor_one])),
+         "what Ansible costs for as many task runs as the render"),
+        ("render CPU against that floor (1 host)", f"{ratios['render_vs_debug_floor']:.2f}x", ""),
+        ("render CPU per host (10 hosts)", f"{render_ten['cpu_s'] / 10:.2f} s",
+         f"{render_ten['cpu_s'] / render_floor_ten['cpu_s']:.2f}x its floor"),
+        (f"floor: {render_floor_ten['tasks']} debug tasks, CPU per host (10 hosts)",
+         f"{render_floor_ten['cpu_s'] / 10:.2f} s", ""),
         ("peak RSS, ansible-playbook tree (1 instance)", fmt(rss, "MiB"), ""),
         ("paperclip_invite's parser, 1 MiB log", f"{parse_ms:.0f} ms", f"goal <= {PARSE_GOAL_MS} ms"),
         ("peak RSS, ansible-playbook tree (10 instances)", f"{multi[10]['cold']['peak_rss_mib']:.0f} MiB", ""),
@@ -418,6 +444,7 @@ def main():
         "trivial": trivial, "floors": floors, "ones": [{k: strip(v) for k, v in o.items()} for o in ones],
         "multi": {n: {"cold": strip(m["cold"]), "noops": [strip(r) for r in m["noops"]]} for n, m in multi.items()},
         "render_one": [strip(r) for r in render_one], "render_ten": strip(render_ten), "floor_five_s": floor_five,
+        "render_floor_one": [strip(r) for r in render_floor_one], "render_floor_ten": strip(render_floor_ten),
         "ratios": ratios, "requests": requests, "parse_1mib_ms": parse_ms, "goals_met": met}, indent=2, default=str))
     print(f"bench: wrote benchmarks/results.md and {art / 'results.json'}", file=sys.stderr)
 
