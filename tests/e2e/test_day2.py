@@ -23,7 +23,7 @@ from kubernetes import client
 
 from tests.support import paperclip as pc
 from tests.support.ansible_run import run_playbook
-from tests.support.cluster import PortForward, served_instance_vars, wait_for
+from tests.support.cluster import PortForward, served_instance_vars, truncate_companies, wait_for
 
 NAMESPACE = f"pc-day2-{uuid.uuid4().hex[:6]}"
 ADMIN = {"name": "Day Two Admin", "email": "day2-admin@example.test", "password": "Day2-Secret-Pass!"}
@@ -84,11 +84,6 @@ def _kubectl(kubeconfig, *args, check=True, input_text=None):
                           text=True, timeout=300, input=input_text, check=False)
     assert not check or proc.returncode == 0, proc.stderr
     return proc.stdout
-
-
-def _psql(kubeconfig, sql):
-    return _kubectl(kubeconfig, "exec", "paperclip-postgres-0", "--", "psql", "-U", "paperclip", "-d", "paperclip",
-                    "-v", "ON_ERROR_STOP=1", "-tAc", sql)
 
 
 def _on_backup_volume(kubeconfig, images, script, claim="paperclip-backups"):
@@ -241,7 +236,7 @@ def test_restore_of_a_corrupt_dump_changes_nothing(play, core, apps, kubeconfig,
 
 
 def test_data_loss_then_restore_of_the_scheduled_dump(play, core, kubeconfig, forward, state):
-    _psql(kubeconfig, "TRUNCATE companies CASCADE")
+    truncate_companies(kubeconfig, NAMESPACE)
     companies, _agents = _company_and_agent(forward, state)
     assert companies == []
     rc, output, failures, secs = play("playbooks/restore.yml",

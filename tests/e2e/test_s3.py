@@ -9,7 +9,6 @@ credentials and a missing bucket give messages that name the setting to fix."""
 import base64
 import re
 import struct
-import subprocess
 import time
 import uuid
 import zlib
@@ -19,7 +18,7 @@ from kubernetes import client
 
 from tests.support import paperclip as pc
 from tests.support.ansible_run import recap, run_playbook
-from tests.support.cluster import PortForward, served_instance_vars, wait_for
+from tests.support.cluster import PortForward, served_instance_vars, truncate_companies, wait_for
 from tests.support.s3 import S3
 
 NAMESPACE = f"pc-s3-{uuid.uuid4().hex[:6]}"
@@ -177,9 +176,7 @@ def test_backups_go_to_the_bucket_and_retention_keeps_two(play, s3):
 
 
 def test_restore_from_the_bucket(play, kubeconfig, forward, state):
-    subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "-n", NAMESPACE, "exec", "paperclip-postgres-0", "--",
-                    "psql", "-U", "paperclip", "-d", "paperclip", "-c", "TRUNCATE companies CASCADE"], check=True,
-                   capture_output=True)
+    truncate_companies(kubeconfig, NAMESPACE)
     rc, output, failures = play("playbooks/restore.yml", args=("-e", "restore_from=latest", "-e", "restore_confirm=paperclip"))
     assert rc == 0 and not failures, output[-8000:]
     assert "Paperclip reports ok" in output

@@ -208,6 +208,29 @@ class PortForward:
                 self.proc.wait()
 
 
+def truncate_companies(kubeconfig: str, namespace: str, attempts: int = 5) -> None:
+    """The data loss of the restore tests: TRUNCATE companies CASCADE in the bundled
+    PostgreSQL (pod paperclip-postgres-0) while the app runs.
+
+    Paperclip's background pollers (chat deliveries, wakeup requests) read tables that the
+    CASCADE locks, in their own order, so PostgreSQL can end the TRUNCATE as a deadlock
+    (seen in CI: the TRUNCATE waited for an AccessExclusiveLock that a poller's
+    AccessShareLock held, and the poller for one the TRUNCATE held). PostgreSQL's advice for
+    a deadlock is to run the transaction again; any other failure, or a deadlock every
+    time, fails the test with psql's message."""
+    argv = ["kubectl", "--kubeconfig", kubeconfig, "-n", namespace, "exec", "paperclip-postgres-0", "--",
+            "psql", "-U", "paperclip", "-d", "paperclip", "-v", "ON_ERROR_STOP=1", "-c", "TRUNCATE companies CASCADE"]
+    for attempt in range(1, attempts + 1):
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+        if proc.returncode == 0:
+            return
+        if "deadlock detected" not in proc.stderr:
+            break
+        time.sleep(1)
+    raise AssertionError(f"TRUNCATE companies CASCADE in {namespace} failed (attempt {attempt} of {attempts}, "
+                         f"exit {proc.returncode}): {proc.stderr.strip()}")
+
+
 def instance_secrets(api: client.ApiClient, namespace: str) -> dict:
     """The generated Secrets of the instance `paperclip` in namespace, decoded: name -> key -> bytes
     (the fault and lock tests compare them before and after)."""
