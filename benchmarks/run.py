@@ -170,11 +170,11 @@ def delete_namespaces(names):
         kubectl("wait", "--for=delete", f"namespace/{name}", "--timeout=300s", check=False)
 
 
-def render(work, hosts):
+def render(work, hosts, args=()):
     """Render mode: the manifests deploy.yml would apply, per host."""
     out = Path(work) / "render"
     hosts = {name: {**values, "paperclip_render_dir": str(out)} for name, values in hosts.items()}
-    result = playbook("deploy.yml", hosts, work)
+    result = playbook("deploy.yml", hosts, work, args)
     return result, out
 
 
@@ -182,8 +182,7 @@ def start_floor(work, hosts):
     """What a render costs before its first task: ansible-playbook's start and the parsing
     of deploy.yml (its roles, imports and argument specs), with --list-tasks on the same
     inventory; no task runs."""
-    hosts = {name: {**values, "paperclip_render_dir": str(Path(work) / "render")} for name, values in hosts.items()}
-    return playbook("deploy.yml", hosts, work, args=("--list-tasks",))
+    return render(work, hosts, ("--list-tasks",))[0]
 
 
 def debug_floor(work, rendered, hosts):
